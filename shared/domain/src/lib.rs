@@ -1,0 +1,24 @@
+//! The order-management domain. Everything here is pure: no clocks, no
+//! storage, no network. Time comes in as arguments; storage and messaging are
+//! reached through the traits in [`ports`].
+
+pub mod catalog;
+pub mod codes;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod invoice;
+pub mod money;
+pub mod new_order;
+pub mod order;
+pub mod payment;
+pub mod ports;
+pub mod report;
+pub mod signature;
+pub mod stripe;
+pub mod tax;
+
+pub use error::{FieldError, StageError, StoreError};
+pub use ids::{FulfillmentId, InvoiceNumber, OrderId, Sku};
+pub use money::{Currency, Money};
+pub use tax::TaxRate;

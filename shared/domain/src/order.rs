@@ -1,0 +1,314 @@
+//! The order and its state machine. Every status change goes through
+//! [`Order::transition`], which refuses illegal moves and writes the timeline.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+use crate::payment::{PaymentLedger, PaymentStatus};
+use crate::{Currency, FulfillmentId, InvoiceNumber, OrderId, Sku, TaxRate};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Captured,
+    Reserved,
+    Backordered,
+    Rejected,
+    HandedOff,
+    Shipped,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OrderStatus::Captured => "captured",
+            OrderStatus::Reserved => "reserved",
+            OrderStatus::Backordered => "backordered",
+            OrderStatus::Rejected => "rejected",
+            OrderStatus::HandedOff => "handed_off",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The legal moves. Everything not listed here is an error.
+    pub fn can_become(self, to: OrderStatus) -> bool {
+        use OrderStatus::*;
+        matches!(
+            (self, to),
+            (Captured, Reserved | Backordered | Rejected | Cancelled)
+                | (Backordered, Reserved | Rejected | Cancelled)
+                | (Reserved, HandedOff | Shipped | Cancelled)
+                | (HandedOff, Shipped | Cancelled)
+        )
+    }
+
+    /// True while the order's units are counted in `reserved` of its SKUs.
+    pub fn holds_stock(self) -> bool {
+        matches!(self, OrderStatus::Reserved | OrderStatus::HandedOff)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an order that is {} cannot become {}", from.as_str(), to.as_str())]
+pub struct IllegalTransition {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Card,
+    Paypal,
+    Invoice,
+    BankTransfer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub name: String,
+    pub line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    pub postal_code: String,
+    pub city: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Discount {
+    #[serde(default)]
+    pub code: Option<String>,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    #[schema(value_type = String)]
+    pub sku: Sku,
+    pub name: String,
+    pub quantity: i64,
+    /// Gross price of one unit in minor units.
+    pub unit_price: i64,
+    #[schema(value_type = String)]
+    pub tax_rate: TaxRate,
+}
+
+impl OrderLine {
+    pub fn gross(&self) -> i64 {
+        self.quantity * self.unit_price
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FulfillmentStatus {
+    /// Created, hand-off to the warehouse not yet confirmed.
+    Pending,
+    HandedOff,
+    Shipped,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fulfillment {
+    pub id: FulfillmentId,
+    pub status: FulfillmentStatus,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEntry {
+    #[schema(value_type = String)]
+    pub at: Timestamp,
+    pub event: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    /// Bumped by every write; stores refuse a write whose expected version is stale.
+    pub version: u64,
+    pub external_ref: Option<String>,
+    pub status: OrderStatus,
+    pub currency: Currency,
+    pub customer: Customer,
+    pub billing_address: Address,
+    pub shipping_address: Address,
+    pub lines: Vec<OrderLine>,
+    pub shipping_price: i64,
+    pub discount: Option<Discount>,
+    pub payment_method: PaymentMethod,
+    pub total: i64,
+    pub ledger: PaymentLedger,
+    pub invoice_number: Option<InvoiceNumber>,
+    pub fulfillment: Option<Fulfillment>,
+    pub correlation_id: String,
+    pub captured_at: Timestamp,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl Order {
+    /// Moves the order to `to`, recording when. Illegal moves change nothing.
+    pub fn transition(&mut self, to: OrderStatus, at: Timestamp) -> Result<(), IllegalTransition> {
+        if !self.status.can_become(to) {
+            return Err(IllegalTransition { from: self.status, to });
+        }
+        self.status = to;
+        self.note(to.as_str(), at);
+        Ok(())
+    }
+
+    /// Adds a timeline entry that is not a status change (e.g. `payment_received`).
+    pub fn note(&mut self, event: &str, at: Timestamp) {
+        self.timeline.push(TimelineEntry { at, event: event.to_string() });
+    }
+
+    /// When the order first reached an event in its timeline.
+    pub fn first(&self, event: &str) -> Option<Timestamp> {
+        self.timeline.iter().find(|e| e.event == event).map(|e| e.at)
+    }
+
+    /// Units per SKU, with repeated SKUs summed: what a reservation holds.
+    pub fn units_per_sku(&self) -> BTreeMap<Sku, i64> {
+        let mut units = BTreeMap::new();
+        for line in &self.lines {
+            *units.entry(line.sku.clone()).or_insert(0) += line.quantity;
+        }
+        units
+    }
+
+    pub fn amount_paid(&self) -> i64 {
+        self.ledger.net_paid()
+    }
+
+    pub fn amount_due(&self) -> i64 {
+        (self.total - self.amount_paid()).max(0)
+    }
+
+    pub fn payment_status(&self) -> PaymentStatus {
+        self.ledger.status(self.total)
+    }
+}
+
+/// `total = Σ quantity × unit_price + shipping_price − discount`.
+pub fn order_total(lines: &[OrderLine], shipping_price: i64, discount: Option<&Discount>) -> i64 {
+    let goods: i64 = lines.iter().map(OrderLine::gross).sum();
+    goods + shipping_price - discount.map_or(0, |d| d.amount)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use OrderStatus::*;
+
+    pub fn sample_order() -> Order {
+        let eur = Currency::parse("EUR").unwrap();
+        let address = Address {
+            name: "Erika Mustermann".into(),
+            line1: "Heidestr. 17".into(),
+            line2: None,
+            postal_code: "51147".into(),
+            city: "Köln".into(),
+            country: "DE".into(),
+        };
+        let lines = vec![OrderLine {
+            sku: Sku::from("MUG-BLUE"),
+            name: "Tasse Blau".into(),
+            quantity: 2,
+            unit_price: 1299,
+            tax_rate: TaxRate::parse("19").unwrap(),
+        }];
+        let discount = Some(Discount { code: Some("WELCOME10".into()), amount: 200 });
+        let total = order_total(&lines, 495, discount.as_ref());
+        let at: Timestamp = "2026-11-26T10:00:00Z".parse().unwrap();
+        Order {
+            id: OrderId::from("ord_TEST"),
+            version: 1,
+            external_ref: Some("shop-10023".into()),
+            status: Captured,
+            currency: eur,
+            customer: Customer { email: "erika@example.com".into(), name: "Erika Mustermann".into() },
+            billing_address: address.clone(),
+            shipping_address: address,
+            lines,
+            shipping_price: 495,
+            discount,
+            payment_method: PaymentMethod::Card,
+            total,
+            ledger: PaymentLedger::default(),
+            invoice_number: None,
+            fulfillment: None,
+            correlation_id: "corr".into(),
+            captured_at: at,
+            timeline: vec![TimelineEntry { at, event: "captured".into() }],
+        }
+    }
+
+    #[test]
+    fn total_follows_the_api_formula() {
+        assert_eq!(sample_order().total, 2 * 1299 + 495 - 200);
+    }
+
+    #[test]
+    fn happy_path_transitions_are_legal_and_recorded() {
+        let mut o = sample_order();
+        let t = o.captured_at;
+        for s in [Reserved, HandedOff, Shipped] {
+            o.transition(s, t).unwrap();
+        }
+        let events: Vec<_> = o.timeline.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(events, ["captured", "reserved", "handed_off", "shipped"]);
+    }
+
+    #[test]
+    fn illegal_transitions_are_refused_and_change_nothing() {
+        let mut o = sample_order();
+        let t = o.captured_at;
+        assert_eq!(o.transition(Shipped, t), Err(IllegalTransition { from: Captured, to: Shipped }));
+        assert_eq!(o.status, Captured);
+        assert_eq!(o.timeline.len(), 1);
+        o.transition(Reserved, t).unwrap();
+        o.transition(HandedOff, t).unwrap();
+        o.transition(Shipped, t).unwrap();
+        assert!(o.transition(Cancelled, t).is_err(), "shipped orders cannot be cancelled");
+        let mut c = sample_order();
+        c.transition(Cancelled, t).unwrap();
+        assert!(c.transition(Cancelled, t).is_err(), "cancel happens once");
+        assert!(c.transition(Reserved, t).is_err());
+    }
+
+    #[test]
+    fn every_status_pair_matches_the_table() {
+        let all = [Captured, Reserved, Backordered, Rejected, HandedOff, Shipped, Cancelled];
+        let legal: usize = all.iter().map(|a| all.iter().filter(|b| a.can_become(**b)).count()).sum();
+        assert_eq!(legal, 4 + 3 + 3 + 2);
+        for terminal in [Shipped, Cancelled, Rejected] {
+            assert!(all.iter().all(|s| !terminal.can_become(*s)));
+        }
+    }
+
+    #[test]
+    fn units_per_sku_sums_repeated_lines() {
+        let mut o = sample_order();
+        let mut second = o.lines[0].clone();
+        second.quantity = 3;
+        o.lines.push(second);
+        assert_eq!(o.units_per_sku().get(&Sku::from("MUG-BLUE")), Some(&5));
+    }
+}

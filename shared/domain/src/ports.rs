@@ -1,0 +1,233 @@
+//! The ports: what the stages need from the outside world. Adapters live in
+//! `oms-embedded` (SQLite, local queues, mail folder) and `oms-aws`.
+//!
+//! Writes go through one method, [`Store::commit`], which applies a
+//! [`ChangeSet`] atomically or not at all: the order document guarded by its
+//! version, stock deltas guarded by "never below zero", the idempotency
+//! record, the invoice with its sequence, and the events to publish (a
+//! transactional outbox, so no order is lost between two stages). This maps
+//! one to one onto a SQLite transaction and onto DynamoDB `TransactWriteItems`
+//! with condition expressions.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::catalog::{SkuItem, SkuUpdate};
+use crate::event::{Envelope, QueueName};
+use crate::invoice::Invoice;
+use crate::order::Order;
+use crate::payment::{MismatchKind, PaymentEvent};
+use crate::report::DailyFacts;
+use crate::{FulfillmentId, InvoiceNumber, OrderId, Sku, StageError, StoreError};
+
+/// The first answer given to an `Idempotency-Key`, replayed for repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub key: String,
+    /// SHA-256 of the canonical JSON of the request body.
+    pub body_hash: String,
+    pub status: u16,
+    pub response: String,
+    pub order_id: OrderId,
+    pub created_at: Timestamp,
+}
+
+/// Put an order document. `expected_version: None` means it must not exist
+/// yet; `Some(v)` means the stored version must still be `v`.
+#[derive(Debug, Clone)]
+pub struct OrderWrite {
+    pub order: Order,
+    pub expected_version: Option<u64>,
+}
+
+/// Change of one SKU's stock by deltas. The store refuses the whole change
+/// set if afterwards `on_hand`, `reserved` or `on_hand - reserved` would be
+/// negative: that single condition is what makes overselling impossible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockChange {
+    pub sku: Sku,
+    pub on_hand: i64,
+    pub reserved: i64,
+}
+
+/// An invoice with its place in the number series. The store refuses it
+/// unless `sequence` is exactly one more than the last number issued.
+#[derive(Debug, Clone)]
+pub struct InvoiceWrite {
+    pub invoice: Invoice,
+    pub series: String,
+    pub sequence: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPaymentEvent {
+    pub event: PaymentEvent,
+    pub raw: String,
+    pub received_at: Timestamp,
+}
+
+/// A booked amount: receipts positive, refunds negative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub order_id: OrderId,
+    pub event_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MismatchRecord {
+    pub order_id: Option<OrderId>,
+    pub event_id: String,
+    pub kind: MismatchKind,
+    pub detail: String,
+    pub at: Timestamp,
+}
+
+/// Everything one step writes, applied all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSet {
+    pub order: Option<OrderWrite>,
+    pub stock: Vec<StockChange>,
+    pub idempotency: Option<IdempotencyRecord>,
+    pub invoice: Option<InvoiceWrite>,
+    /// A provider event to store; refused if its id was stored before.
+    pub payment_event: Option<StoredPaymentEvent>,
+    /// A stored provider event that reconciliation has now booked.
+    pub payment_event_booked: Option<(String, String)>,
+    pub ledger: Vec<LedgerEntry>,
+    pub mismatches: Vec<MismatchRecord>,
+    /// Published after the change is durable, at least once.
+    pub events: Vec<Envelope>,
+}
+
+/// Why a change set was refused. Nothing of it was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("the order was changed concurrently")]
+    OrderChanged,
+    #[error("not enough stock of {0:?}")]
+    InsufficientStock(Vec<Sku>),
+    #[error("unknown SKU {0}")]
+    UnknownSku(Sku),
+    #[error("the idempotency key was used already")]
+    IdempotencyKeyTaken,
+    #[error("the invoice sequence number was taken")]
+    InvoiceSequenceTaken,
+    #[error("the provider event was stored already")]
+    DuplicatePaymentEvent,
+    #[error("on_hand cannot go below the {0} units reserved")]
+    BelowReserved(i64),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<CommitError> for StageError {
+    fn from(e: CommitError) -> Self {
+        match e {
+            // A conflict that reaches a stage unhandled is a race lost: try again.
+            CommitError::Conflict(c) => StageError::Transient(c.to_string()),
+            CommitError::Store(s) => s.into(),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Creates or updates an item and sets its absolute `on_hand`; returns
+    /// the item and whether it was created. Publishes `events` with it.
+    async fn put_sku(&self, update: SkuUpdate, events: Vec<Envelope>) -> Result<(SkuItem, bool), CommitError>;
+    async fn skus(&self, skus: &[Sku]) -> Result<HashMap<Sku, SkuItem>, StoreError>;
+
+    async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError>;
+    async fn order_by_fulfillment(&self, id: &FulfillmentId) -> Result<Option<Order>, StoreError>;
+    /// Backordered orders holding `sku`, oldest first.
+    async fn backordered_with(&self, sku: &Sku) -> Result<Vec<OrderId>, StoreError>;
+    async fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    async fn invoice(&self, number: &InvoiceNumber) -> Result<Option<Invoice>, StoreError>;
+    /// The last sequence number issued in `series` (0 if none).
+    async fn last_invoice_sequence(&self, series: &str) -> Result<u64, StoreError>;
+    async fn invoice_emailed(&self, number: &InvoiceNumber) -> Result<bool, StoreError>;
+    async fn mark_invoice_emailed(&self, number: &InvoiceNumber, at: Timestamp) -> Result<(), StoreError>;
+
+    async fn payment_event(&self, provider: &str, event_id: &str) -> Result<Option<StoredPaymentEvent>, StoreError>;
+
+    async fn daily_facts(&self, from: Timestamp, to: Timestamp) -> Result<DailyFacts, StoreError>;
+
+    async fn commit(&self, changes: ChangeSet) -> Result<(), CommitError>;
+}
+
+/// Sends a message to a queue outside a change set (e.g. a delayed one).
+#[async_trait]
+pub trait Publisher: Send + Sync {
+    async fn publish(&self, event: Envelope, delay: Duration) -> Result<(), StoreError>;
+}
+
+/// A finished email: MIME bytes plus the envelope recipients.
+#[derive(Debug, Clone)]
+pub struct RawEmail {
+    /// Stable per content (e.g. per invoice), so a resend overwrites rather than duplicates where the transport allows it.
+    pub id: String,
+    pub from: String,
+    pub recipients: Vec<String>,
+    pub mime: Vec<u8>,
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, email: RawEmail) -> Result<(), StageError>;
+}
+
+/// What the warehouse is asked to ship.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HandOff {
+    pub fulfillment_id: FulfillmentId,
+    pub order_id: OrderId,
+    pub lines: Vec<HandOffLine>,
+    pub shipping_address: crate::order::Address,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HandOffLine {
+    pub sku: Sku,
+    pub quantity: i64,
+}
+
+#[async_trait]
+pub trait Warehouse: Send + Sync {
+    /// `Ok` once the warehouse has accepted the fulfillment.
+    async fn hand_off(&self, request: &HandOff) -> Result<(), StageError>;
+}
+
+/// A message taken from a queue, invisible to others until acked, retried or
+/// its visibility timeout runs out.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub queue: QueueName,
+    pub receipt: String,
+    pub body: String,
+    /// How often it has been received, this time included.
+    pub attempts: u32,
+}
+
+/// The consuming side of the queues, for runners that poll (the local
+/// dispatcher; in Lambda the event source mapping does this).
+#[async_trait]
+pub trait Consumer: Send + Sync {
+    async fn receive(&self, queue: QueueName, max: usize) -> Result<Vec<Delivery>, StoreError>;
+    async fn ack(&self, delivery: &Delivery) -> Result<(), StoreError>;
+    /// Makes the message visible again after `delay`; dead-letters it once
+    /// it has been received `max_attempts` times.
+    async fn retry(&self, delivery: &Delivery, delay: Duration, error: &str) -> Result<(), StoreError>;
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), StoreError>;
+}
