@@ -1,0 +1,95 @@
+//! Fulfill stage: reserved orders are handed to the warehouse; shipments the
+//! warehouse reports move the units out of stock and trigger invoicing.
+
+mod http_warehouse;
+mod shipment;
+mod simulated;
+
+pub use http_warehouse::HttpWarehouse;
+pub use shipment::{record_shipment, ShipmentError, ShipmentRequest};
+pub use simulated::{ship_simulated, SimulatedWarehouse};
+
+use jiff::Timestamp;
+use oms_domain::event::{Envelope, EventType};
+use oms_domain::order::{Fulfillment, FulfillmentStatus, Order, OrderStatus};
+use oms_domain::ports::{ChangeSet, CommitError, Conflict, HandOff, HandOffLine, OrderWrite, Store, Warehouse};
+use oms_domain::{FulfillmentId, OrderId, StageError};
+
+const MAX_RACES: usize = 50;
+
+/// Consumer of the fulfill queue (`OrderReserved`).
+pub async fn handle<S, W>(store: &S, warehouse: &W, event: &Envelope) -> Result<(), StageError>
+where
+    S: Store + ?Sized,
+    W: Warehouse + ?Sized,
+{
+    match event.event_type {
+        EventType::OrderReserved => hand_off_order(store, warehouse, event.require_order()?, Timestamp::now()).await,
+        other => Err(StageError::Permanent(format!("the fulfill stage does not handle {other:?}"))),
+    }
+}
+
+/// Writes `next` if the order is still at `base`'s version.
+async fn save<S: Store + ?Sized>(store: &S, base: &Order, mut next: Order) -> Result<bool, StageError> {
+    next.version = base.version + 1;
+    let changes = ChangeSet { order: Some(OrderWrite { order: next, expected_version: Some(base.version) }), ..ChangeSet::default() };
+    match store.commit(changes).await {
+        Ok(()) => Ok(true),
+        Err(CommitError::Conflict(Conflict::OrderChanged)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records the fulfillment before calling the warehouse, so a shipment report
+/// that beats our own bookkeeping still finds it; then marks it handed off.
+pub async fn hand_off_order<S, W>(store: &S, warehouse: &W, id: &OrderId, now: Timestamp) -> Result<(), StageError>
+where
+    S: Store + ?Sized,
+    W: Warehouse + ?Sized,
+{
+    let mut order = None;
+    for _ in 0..MAX_RACES {
+        let current = store.order(id).await?.ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))?;
+        if current.status != OrderStatus::Reserved {
+            return Ok(()); // cancelled, or handed off already
+        }
+        if current.fulfillment.is_some() {
+            order = Some(current);
+            break;
+        }
+        let mut next = current.clone();
+        next.fulfillment = Some(Fulfillment {
+            id: FulfillmentId::for_order(id),
+            status: FulfillmentStatus::Pending,
+            carrier: None,
+            tracking_number: None,
+        });
+        if save(store, &current, next).await? {
+            continue; // reload to see it stored
+        }
+    }
+    let order = order.ok_or_else(|| StageError::Transient(format!("order {id} kept changing")))?;
+    let fulfillment = order.fulfillment.as_ref().expect("checked above");
+    let request = HandOff {
+        fulfillment_id: fulfillment.id.clone(),
+        order_id: order.id.clone(),
+        lines: order.lines.iter().map(|l| HandOffLine { sku: l.sku.clone(), quantity: l.quantity }).collect(),
+        shipping_address: order.shipping_address.clone(),
+    };
+    warehouse.hand_off(&request).await?;
+    for _ in 0..MAX_RACES {
+        let current = store.order(id).await?.ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))?;
+        if current.status != OrderStatus::Reserved {
+            return Ok(()); // shipped already (a fast warehouse) or cancelled meanwhile
+        }
+        let mut next = current.clone();
+        next.transition(OrderStatus::HandedOff, now).map_err(|e| StageError::Permanent(e.to_string()))?;
+        if let Some(f) = next.fulfillment.as_mut() {
+            f.status = FulfillmentStatus::HandedOff;
+        }
+        if save(store, &current, next).await? {
+            return Ok(());
+        }
+    }
+    Err(StageError::Transient(format!("order {id} kept changing")))
+}

@@ -1,0 +1,138 @@
+//! Reserve stage: all lines of an order are reserved in one atomic change,
+//! or none are and the order is backordered. Cancelling gives the units
+//! back, once. Replenished stock retries backordered orders, oldest first.
+
+use jiff::Timestamp;
+use oms_domain::event::{Envelope, EventType};
+use oms_domain::order::{FulfillmentStatus, Order, OrderStatus};
+use oms_domain::ports::{ChangeSet, CommitError, Conflict, OrderWrite, StockChange, Store};
+use oms_domain::{OrderId, Sku, StageError, StoreError};
+
+/// Optimistic writes are retried this often when the order changed meanwhile.
+const MAX_RACES: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReserveOutcome {
+    Reserved,
+    Backordered(Vec<Sku>),
+    Rejected(Sku),
+    /// The order was not waiting for stock (already reserved, cancelled, …).
+    NothingToDo(OrderStatus),
+}
+
+/// Consumer of the reserve queue.
+pub async fn handle<S: Store + ?Sized>(store: &S, event: &Envelope) -> Result<(), StageError> {
+    match event.event_type {
+        EventType::OrderCaptured => reserve_order(store, event.require_order()?, Timestamp::now()).await.map(|_| ()),
+        EventType::StockReplenished => {
+            let sku = event
+                .payload
+                .sku
+                .as_ref()
+                .ok_or_else(|| StageError::Permanent("StockReplenished without sku".into()))?;
+            retry_backorders(store, sku, Timestamp::now()).await
+        }
+        other => Err(StageError::Permanent(format!("the reserve stage does not handle {other:?}"))),
+    }
+}
+
+fn next_version(order: &Order) -> (Order, Option<u64>) {
+    let mut next = order.clone();
+    next.version += 1;
+    (next, Some(order.version))
+}
+
+async fn load<S: Store + ?Sized>(store: &S, id: &OrderId) -> Result<Order, StageError> {
+    store.order(id).await?.ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))
+}
+
+pub async fn reserve_order<S: Store + ?Sized>(store: &S, id: &OrderId, now: Timestamp) -> Result<ReserveOutcome, StageError> {
+    for _ in 0..MAX_RACES {
+        let order = load(store, id).await?;
+        if !matches!(order.status, OrderStatus::Captured | OrderStatus::Backordered) {
+            return Ok(ReserveOutcome::NothingToDo(order.status));
+        }
+        let (mut next, expected) = next_version(&order);
+        next.transition(OrderStatus::Reserved, now).map_err(|e| StageError::Permanent(e.to_string()))?;
+        let stock = order
+            .units_per_sku()
+            .into_iter()
+            .map(|(sku, units)| StockChange { sku, on_hand: 0, reserved: units })
+            .collect();
+        let changes = ChangeSet {
+            events: vec![Envelope::for_order(EventType::OrderReserved, &next, now)],
+            order: Some(OrderWrite { order: next, expected_version: expected }),
+            stock,
+            ..ChangeSet::default()
+        };
+        let (status, outcome) = match store.commit(changes).await {
+            Ok(()) => return Ok(ReserveOutcome::Reserved),
+            Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
+            Err(CommitError::Conflict(Conflict::InsufficientStock(short))) => {
+                if order.status == OrderStatus::Backordered {
+                    return Ok(ReserveOutcome::Backordered(short));
+                }
+                (OrderStatus::Backordered, ReserveOutcome::Backordered(short))
+            }
+            Err(CommitError::Conflict(Conflict::UnknownSku(sku))) => (OrderStatus::Rejected, ReserveOutcome::Rejected(sku)),
+            Err(e) => return Err(e.into()),
+        };
+        let (mut next, expected) = next_version(&order);
+        next.transition(status, now).map_err(|e| StageError::Permanent(e.to_string()))?;
+        let changes = ChangeSet { order: Some(OrderWrite { order: next, expected_version: expected }), ..ChangeSet::default() };
+        match store.commit(changes).await {
+            Ok(()) => return Ok(outcome),
+            Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StageError::Transient(format!("order {id} kept changing")))
+}
+
+/// Tries every backordered order that holds `sku`, oldest first.
+pub async fn retry_backorders<S: Store + ?Sized>(store: &S, sku: &Sku, now: Timestamp) -> Result<(), StageError> {
+    for id in store.backordered_with(sku).await? {
+        reserve_order(store, &id, now).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("no order {0}")]
+    NotFound(OrderId),
+    #[error("{0}")]
+    NotCancellable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Cancels an order that has not shipped. Its reserved units are released in
+/// the same atomic change as the status change, so they are released once.
+pub async fn cancel_order<S: Store + ?Sized>(store: &S, id: &OrderId, now: Timestamp) -> Result<Order, CancelError> {
+    for _ in 0..MAX_RACES {
+        let order = store.order(id).await?.ok_or_else(|| CancelError::NotFound(id.clone()))?;
+        let (mut next, expected) = next_version(&order);
+        next.transition(OrderStatus::Cancelled, now).map_err(|e| CancelError::NotCancellable(e.to_string()))?;
+        if let Some(f) = next.fulfillment.as_mut() {
+            f.status = FulfillmentStatus::Cancelled;
+        }
+        let stock = if order.status.holds_stock() {
+            order
+                .units_per_sku()
+                .into_iter()
+                .map(|(sku, units)| StockChange { sku, on_hand: 0, reserved: -units })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let changes = ChangeSet { order: Some(OrderWrite { order: next.clone(), expected_version: expected }), stock, ..ChangeSet::default() };
+        match store.commit(changes).await {
+            Ok(()) => return Ok(next),
+            Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
+            Err(CommitError::Conflict(c)) => return Err(StoreError::Corrupt(format!("releasing stock: {c}")).into()),
+            Err(CommitError::Store(e)) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Unavailable(format!("order {id} kept changing")).into())
+}

@@ -1,0 +1,41 @@
+//! The invoice email: a short text, the PDF attached, to the customer with a
+//! copy to finance.
+
+use oms_domain::invoice::Invoice;
+use oms_domain::money::format_minor;
+use oms_domain::ports::RawEmail;
+use oms_domain::StageError;
+
+use crate::InvoiceConfig;
+
+pub fn invoice_email(inv: &Invoice, pdf: Vec<u8>, config: &InvoiceConfig) -> Result<RawEmail, StageError> {
+    let money = |m: i64| format_minor(m, inv.currency);
+    let body = format!(
+        "Dear {name},\n\nthank you for your order {order}. Your goods are on their way.\n\
+         Attached is invoice {number} over {total}.\nAlready paid: {paid}\nAmount due: {due}\n\n\
+         Kind regards\n{seller}\n",
+        name = inv.buyer_name,
+        order = inv.order_id,
+        number = inv.number,
+        total = money(inv.total),
+        paid = money(inv.amount_paid),
+        due = money(inv.amount_due),
+        seller = inv.seller.name,
+    );
+    let domain = config.mail_from.rsplit('@').next().unwrap_or("oms.local").to_string();
+    let mut message = mail_builder::MessageBuilder::new()
+        .from((inv.seller.name.clone(), config.mail_from.clone()))
+        .to((inv.buyer_name.clone(), inv.buyer_email.clone()))
+        .subject(format!("Invoice {} for your order {}", inv.number, inv.order_id))
+        .message_id(format!("{}@{domain}", inv.number))
+        .date(inv.issued_at.as_second())
+        .text_body(body)
+        .attachment("application/pdf", format!("{}.pdf", inv.number), pdf);
+    let mut recipients = vec![inv.buyer_email.clone()];
+    if let Some(finance) = &config.finance_email {
+        message = message.cc(finance.clone());
+        recipients.push(finance.clone());
+    }
+    let mime = message.write_to_vec().map_err(|e| StageError::Permanent(format!("building the email: {e}")))?;
+    Ok(RawEmail { id: inv.number.to_string(), from: config.mail_from.clone(), recipients, mime })
+}

@@ -1,0 +1,41 @@
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use jiff::Timestamp;
+use oms_domain::new_order::parse_json;
+use oms_domain::FulfillmentId;
+use oms_fulfill::{record_shipment, ShipmentError, ShipmentRequest};
+
+use crate::body::read_body;
+use crate::error::{ApiError, ErrorBody};
+use crate::views::OrderView;
+use crate::{AppState, Role};
+
+/// The warehouse reports a shipment. Repeating the same report is harmless.
+#[utoipa::path(post, path = "/v1/fulfillments/{id}/shipments", tag = "warehouse", request_body = ShipmentRequest,
+    params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "cancelled, or shipped with another tracking number")),
+    security(("bearer" = [])))]
+pub async fn post_shipment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<OrderView>, ApiError> {
+    state.config.keys.authorize(&headers, &[Role::Warehouse])?;
+    let bytes = read_body(body).await?;
+    let shipment: ShipmentRequest = parse_json(&bytes).map_err(ApiError::invalid)?;
+    shipment.validate().map_err(ApiError::invalid)?;
+    match record_shipment(state.store.as_ref(), &FulfillmentId(id), &shipment, Timestamp::now()).await {
+        Ok(order) => {
+            tracing::info!(order_id = %order.id, correlation_id = %order.correlation_id, "shipment recorded");
+            Ok(Json(OrderView::from(&order)))
+        }
+        Err(ShipmentError::NotFound(id)) => Err(ApiError::not_found(format!("no fulfillment {id}"))),
+        Err(ShipmentError::Conflict(m)) => Err(ApiError::conflict(m)),
+        Err(ShipmentError::Store(e)) => Err(e.into()),
+    }
+}
