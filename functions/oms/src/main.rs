@@ -1,1 +1,126 @@
-fn main() {}
+//! `oms`: run the pipeline locally, demo it, benchmark it, operate its queues.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use oms::config::Settings;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "oms", version, about = "Order-management pipeline: local runner and admin tool")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and run every stage on the embedded backend until Ctrl-C.
+    Serve {
+        #[arg(long, default_value = "./oms-data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Hand fulfillments to this URL (else: the built-in simulated warehouse).
+        #[arg(long)]
+        warehouse_url: Option<String>,
+    },
+    /// A self-contained run in a fresh data dir; exit 0 only if every order ends as expected.
+    Demo {
+        #[arg(long, default_value_t = 50)]
+        orders: usize,
+    },
+    /// Throughput and latency figures of the whole pipeline.
+    Bench {
+        #[arg(long, default_value_t = 2000)]
+        orders: usize,
+        #[arg(long, default_value_t = 100)]
+        concurrency: usize,
+    },
+    /// Operate the queues of a data dir (while or after serving it).
+    Admin {
+        #[arg(long, default_value = "./oms-data")]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        action: Admin,
+    },
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Messages waiting or in flight per queue.
+    Queues,
+    /// List dead letters as JSON lines.
+    DeadLetters,
+    /// Move dead letters back to their queues (all, or one by id).
+    Redrive {
+        #[arg(long)]
+        id: Option<i64>,
+    },
+}
+
+fn fresh_dir(kind: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("oms-{kind}-{}", jiff::Timestamp::now().as_millisecond()))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OMS_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { data_dir, listen, warehouse_url } => {
+            let running = oms::app::start(Settings::from_env(data_dir, listen, warehouse_url)?).await?;
+            for note in &running.notes {
+                println!("{note}");
+            }
+            println!("oms serving http://{} (Ctrl-C to stop)", running.addr);
+            tokio::signal::ctrl_c().await?;
+            println!("stopping: finishing work in hand …");
+            running.stop().await;
+        }
+        Command::Demo { orders } => {
+            let outcome = oms::demo::run(orders, fresh_dir("demo")).await?;
+            println!("{}", serde_json::to_string_pretty(&outcome.report)?);
+            println!("{} invoice emails (.eml, PDF attached) in {}", outcome.emails, outcome.data_dir.join("outbox").display());
+            if !outcome.failures.is_empty() {
+                for f in &outcome.failures {
+                    eprintln!("not as expected: {f}");
+                }
+                std::process::exit(1);
+            }
+            println!("demo passed: every order reached its expected end state");
+        }
+        Command::Bench { orders, concurrency } => {
+            anyhow::ensure!(orders > 0 && concurrency > 0, "--orders and --concurrency must be at least 1");
+            let dir = fresh_dir("bench");
+            let result = oms::bench::run(orders, concurrency, dir.clone()).await;
+            let _ = std::fs::remove_dir_all(&dir);
+            result?;
+        }
+        Command::Admin { data_dir, action } => {
+            anyhow::ensure!(data_dir.join("oms.db").exists(), "no oms database in {}", data_dir.display());
+            let store = oms_embedded::Embedded::open(&data_dir.join("oms.db"), Default::default())?;
+            match action {
+                Admin::Queues => {
+                    for (queue, n) in store.queue_depths().await? {
+                        println!("{queue}\t{n}");
+                    }
+                    println!("dead-letters\t{}", store.dead_letters().await?.len());
+                }
+                Admin::DeadLetters => {
+                    for d in store.dead_letters().await? {
+                        println!("{}", serde_json::to_string(&d)?);
+                    }
+                }
+                Admin::Redrive { id } => {
+                    let n = store.redrive(id).await?;
+                    anyhow::ensure!(n > 0 || id.is_none(), "no dead letter with id {}", id.unwrap_or_default());
+                    println!("moved {n} dead letters back to their queues");
+                }
+            }
+        }
+    }
+    Ok(())
+}

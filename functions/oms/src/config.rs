@@ -1,0 +1,86 @@
+//! Settings of a local run, from flags and `OMS_*` environment variables.
+
+use anyhow::{bail, Context, Result};
+use oms_domain::invoice::Seller;
+use oms_embedded::QueueSettings;
+use oms_invoice::InvoiceConfig;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: String,
+    /// Comma-separated keys; empty means "generate one in the data dir".
+    pub api_keys: String,
+    pub warehouse_url: Option<String>,
+    pub warehouse_secret: Option<String>,
+    pub stripe_webhook_secret: Option<String>,
+    pub invoice: InvoiceConfig,
+    /// How long the simulated warehouse takes to ship.
+    pub simulated_ship_delay: Duration,
+    pub queue: QueueSettings,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn env_number(name: &str, default: u64) -> Result<u64> {
+    match env(name) {
+        Some(v) => v.parse().with_context(|| format!("{name} must be a whole number, not `{v}`")),
+        None => Ok(default),
+    }
+}
+
+impl Settings {
+    /// Reads the environment; `data_dir`, `listen` and `warehouse_url` come
+    /// from flags, which win over `OMS_WAREHOUSE_URL`.
+    pub fn from_env(data_dir: PathBuf, listen: String, warehouse_url: Option<String>) -> Result<Settings> {
+        let warehouse_url = warehouse_url.or_else(|| env("OMS_WAREHOUSE_URL"));
+        let warehouse_secret = env("OMS_WAREHOUSE_SECRET");
+        if warehouse_url.is_some() && warehouse_secret.is_none() {
+            bail!("OMS_WAREHOUSE_SECRET must be set when a warehouse URL is given: hand-offs are signed with it");
+        }
+        let finance_email = env("OMS_FINANCE_EMAIL");
+        Ok(Settings {
+            data_dir,
+            listen,
+            api_keys: env("OMS_API_KEYS").unwrap_or_default(),
+            warehouse_url,
+            warehouse_secret,
+            stripe_webhook_secret: env("OMS_STRIPE_WEBHOOK_SECRET"),
+            invoice: InvoiceConfig {
+                seller: Seller {
+                    name: env("OMS_SELLER_NAME").unwrap_or_else(|| "Example Shop GmbH".into()),
+                    address: env("OMS_SELLER_ADDRESS").unwrap_or_else(|| "Musterstr. 1, 50667 Köln, DE".into()),
+                    vat_id: env("OMS_SELLER_VAT_ID").unwrap_or_else(|| "DE000000000".into()),
+                    email: env("OMS_MAIL_FROM").unwrap_or_else(|| "invoices@shop.example".into()),
+                },
+                mail_from: env("OMS_MAIL_FROM").unwrap_or_else(|| "invoices@shop.example".into()),
+                finance_email,
+            },
+            simulated_ship_delay: Duration::from_millis(env_number("OMS_SIM_SHIP_DELAY_MS", 2000)?),
+            queue: QueueSettings {
+                visibility_timeout: Duration::from_secs(env_number("OMS_VISIBILITY_TIMEOUT_SECS", 30)?),
+                max_attempts: env_number("OMS_MAX_ATTEMPTS", 8)? as u32,
+            },
+        })
+    }
+}
+
+/// A secret kept in the data dir: read it, or make and store a new one.
+/// Returns the value and whether it was made now.
+pub fn stored_secret(dir: &Path, file: &str, prefix: &str) -> Result<(String, bool)> {
+    let path = dir.join(file);
+    if let Ok(v) = std::fs::read_to_string(&path) {
+        if !v.trim().is_empty() {
+            return Ok((v.trim().to_string(), false));
+        }
+    }
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let value = format!("{prefix}{}", hex::encode(bytes));
+    std::fs::write(&path, &value).with_context(|| format!("writing {}", path.display()))?;
+    Ok((value, true))
+}
