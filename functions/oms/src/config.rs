@@ -34,38 +34,60 @@ fn env_number(name: &str, default: u64) -> Result<u64> {
 }
 
 impl Settings {
-    /// Reads the environment; `data_dir`, `listen` and `warehouse_url` come
-    /// from flags, which win over `OMS_WAREHOUSE_URL`.
-    pub fn from_env(data_dir: PathBuf, listen: String, warehouse_url: Option<String>) -> Result<Settings> {
-        let warehouse_url = warehouse_url.or_else(|| env("OMS_WAREHOUSE_URL"));
-        let warehouse_secret = env("OMS_WAREHOUSE_SECRET");
-        if warehouse_url.is_some() && warehouse_secret.is_none() {
-            bail!("OMS_WAREHOUSE_SECRET must be set when a warehouse URL is given: hand-offs are signed with it");
-        }
-        let finance_email = env("OMS_FINANCE_EMAIL");
-        Ok(Settings {
+    /// Defaults for a local run: generated keys, simulated warehouse, no finance copy.
+    pub fn local(data_dir: PathBuf, listen: String) -> Settings {
+        Settings {
             data_dir,
             listen,
-            api_keys: env("OMS_API_KEYS").unwrap_or_default(),
-            warehouse_url,
-            warehouse_secret,
-            stripe_webhook_secret: env("OMS_STRIPE_WEBHOOK_SECRET"),
+            api_keys: String::new(),
+            warehouse_url: None,
+            warehouse_secret: None,
+            stripe_webhook_secret: None,
             invoice: InvoiceConfig {
                 seller: Seller {
-                    name: env("OMS_SELLER_NAME").unwrap_or_else(|| "Example Shop GmbH".into()),
-                    address: env("OMS_SELLER_ADDRESS").unwrap_or_else(|| "Musterstr. 1, 50667 Köln, DE".into()),
-                    vat_id: env("OMS_SELLER_VAT_ID").unwrap_or_else(|| "DE000000000".into()),
-                    email: env("OMS_MAIL_FROM").unwrap_or_else(|| "invoices@shop.example".into()),
+                    name: "Example Shop GmbH".into(),
+                    address: "Musterstr. 1, 50667 Köln, DE".into(),
+                    vat_id: "DE000000000".into(),
+                    email: "invoices@shop.example".into(),
                 },
-                mail_from: env("OMS_MAIL_FROM").unwrap_or_else(|| "invoices@shop.example".into()),
-                finance_email,
+                mail_from: "invoices@shop.example".into(),
+                finance_email: None,
             },
-            simulated_ship_delay: Duration::from_millis(env_number("OMS_SIM_SHIP_DELAY_MS", 2000)?),
-            queue: QueueSettings {
-                visibility_timeout: Duration::from_secs(env_number("OMS_VISIBILITY_TIMEOUT_SECS", 30)?),
-                max_attempts: env_number("OMS_MAX_ATTEMPTS", 8)? as u32,
-            },
-        })
+            simulated_ship_delay: Duration::from_millis(2000),
+            queue: QueueSettings::default(),
+        }
+    }
+
+    /// [`Settings::local`] with the `OMS_*` environment applied; the
+    /// `warehouse_url` flag wins over `OMS_WAREHOUSE_URL`.
+    pub fn from_env(data_dir: PathBuf, listen: String, warehouse_url: Option<String>) -> Result<Settings> {
+        let mut s = Settings::local(data_dir, listen);
+        s.warehouse_url = warehouse_url.or_else(|| env("OMS_WAREHOUSE_URL"));
+        s.warehouse_secret = env("OMS_WAREHOUSE_SECRET");
+        if s.warehouse_url.is_some() && s.warehouse_secret.is_none() {
+            bail!("OMS_WAREHOUSE_SECRET must be set when a warehouse URL is given: hand-offs are signed with it");
+        }
+        s.api_keys = env("OMS_API_KEYS").unwrap_or_default();
+        s.stripe_webhook_secret = env("OMS_STRIPE_WEBHOOK_SECRET");
+        let seller = &mut s.invoice.seller;
+        if let Some(v) = env("OMS_SELLER_NAME") {
+            seller.name = v;
+        }
+        if let Some(v) = env("OMS_SELLER_ADDRESS") {
+            seller.address = v;
+        }
+        if let Some(v) = env("OMS_SELLER_VAT_ID") {
+            seller.vat_id = v;
+        }
+        if let Some(v) = env("OMS_MAIL_FROM") {
+            seller.email = v.clone();
+            s.invoice.mail_from = v;
+        }
+        s.invoice.finance_email = env("OMS_FINANCE_EMAIL");
+        s.simulated_ship_delay = Duration::from_millis(env_number("OMS_SIM_SHIP_DELAY_MS", 2000)?);
+        s.queue.visibility_timeout = Duration::from_secs(env_number("OMS_VISIBILITY_TIMEOUT_SECS", 30)?);
+        s.queue.max_attempts = env_number("OMS_MAX_ATTEMPTS", 8)? as u32;
+        Ok(s)
     }
 }
 
