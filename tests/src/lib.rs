@@ -47,7 +47,8 @@ impl Harness {
     pub async fn start(adjust: impl FnOnce(&mut Settings)) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::local(dir.path().to_path_buf(), "127.0.0.1:0".into());
-        settings.api_keys = format!("admin:{ADMIN_KEY},storefront:{STOREFRONT_KEY},warehouse:{WAREHOUSE_KEY}");
+        settings.api_keys =
+            format!("admin:{ADMIN_KEY},storefront:{STOREFRONT_KEY},warehouse:{WAREHOUSE_KEY}");
         settings.stripe_webhook_secret = Some(STRIPE_SECRET.into());
         settings.invoice.finance_email = Some("finance@shop.example".into());
         settings.queue.max_attempts = 4;
@@ -69,21 +70,42 @@ impl Harness {
     }
 
     pub async fn stock(&self, sku: &str, tax_rate: &str, on_hand: i64) {
-        let a = self.admin.put_sku(sku, &format!("Item {sku}"), tax_rate, on_hand).await.unwrap();
-        assert!(a.status == 200 || a.status == 201, "stocking {sku}: {} {}", a.status, a.body);
+        let a = self
+            .admin
+            .put_sku(sku, &format!("Item {sku}"), tax_rate, on_hand)
+            .await
+            .unwrap();
+        assert!(
+            a.status == 200 || a.status == 201,
+            "stocking {sku}: {} {}",
+            a.status,
+            a.body
+        );
     }
 
     pub async fn sku(&self, sku: &str) -> Value {
-        self.admin.get(&format!("/v1/skus/{sku}")).await.unwrap().body
+        self.admin
+            .get(&format!("/v1/skus/{sku}"))
+            .await
+            .unwrap()
+            .body
     }
 
     pub async fn order(&self, id: &str) -> Value {
-        self.admin.get(&format!("/v1/orders/{id}")).await.unwrap().body
+        self.admin
+            .get(&format!("/v1/orders/{id}"))
+            .await
+            .unwrap()
+            .body
     }
 
     /// Places an order and returns its id; panics unless it is captured.
     pub async fn place(&self, key: &str, lines: &[(&str, i64, i64)]) -> String {
-        let a = self.storefront.create_order(key, &order_body(1, lines)).await.unwrap();
+        let a = self
+            .storefront
+            .create_order(key, &order_body(1, lines))
+            .await
+            .unwrap();
         assert_eq!(a.status, 201, "{}", a.body);
         a.body["id"].as_str().unwrap().to_string()
     }
@@ -96,7 +118,10 @@ impl Harness {
             if done(&order) {
                 return order;
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "order {id} did not get there: {order:#}");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "order {id} did not get there: {order:#}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -107,25 +132,36 @@ impl Harness {
 
     pub fn emails(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(&self.running.outbox)
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         files.sort();
-        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 }
 
 /// A warehouse that accepts hand-offs (after failing the first `fail_first`
 /// with HTTP 503) and records each body with its signature header.
+/// (signature header, raw body) of each accepted hand-off.
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 #[derive(Clone)]
 pub struct FakeWarehouse {
     addr: std::net::SocketAddr,
-    pub received: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    pub received: Received,
     pub calls: Arc<AtomicUsize>,
 }
 
 impl FakeWarehouse {
     pub async fn start(fail_first: usize) -> FakeWarehouse {
-        let received = Arc::new(Mutex::new(Vec::new()));
+        let received: Received = Arc::new(Mutex::new(Vec::new()));
         let calls = Arc::new(AtomicUsize::new(0));
         let (rec, count) = (received.clone(), calls.clone());
         let app = axum::Router::new().route(
@@ -137,7 +173,11 @@ impl FakeWarehouse {
                     if n < fail_first {
                         return StatusCode::SERVICE_UNAVAILABLE;
                     }
-                    let sig = headers.get("x-oms-signature").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let sig = headers
+                        .get("x-oms-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
                     rec.lock().unwrap().push((sig, body.to_vec()));
                     StatusCode::ACCEPTED
                 }
@@ -146,7 +186,11 @@ impl FakeWarehouse {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        FakeWarehouse { addr, received, calls }
+        FakeWarehouse {
+            addr,
+            received,
+            calls,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -155,13 +199,22 @@ impl FakeWarehouse {
 
     /// Each hand-off as (signature header, raw body, parsed body).
     pub fn handoffs(&self) -> Vec<(String, Vec<u8>, Value)> {
-        self.received.lock().unwrap().iter().map(|(s, b)| (s.clone(), b.clone(), serde_json::from_slice(b).unwrap())).collect()
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(s, b)| (s.clone(), b.clone(), serde_json::from_slice(b).unwrap()))
+            .collect()
     }
 
     pub async fn wait_for_handoffs(&self, n: usize) -> Vec<(String, Vec<u8>, Value)> {
         let started = Instant::now();
         while self.received.lock().unwrap().len() < n {
-            assert!(started.elapsed() < Duration::from_secs(20), "only {} hand-offs", self.received.lock().unwrap().len());
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "only {} hand-offs",
+                self.received.lock().unwrap().len()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.handoffs()

@@ -4,7 +4,14 @@ use oms_tests::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn raw(h: &Harness, method: &str, path: &str, key: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> (u16, Value) {
+async fn raw(
+    h: &Harness,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> (u16, Value) {
     let mut r = h.http.request(method.parse().unwrap(), h.url(path));
     if let Some(k) = key {
         r = r.bearer_auth(k);
@@ -24,28 +31,90 @@ async fn raw(h: &Harness, method: &str, path: &str, key: Option<&str>, headers: 
 fn assert_error(answer: &(u16, Value), status: u16, code: &str) {
     assert_eq!(answer.0, status, "{}", answer.1);
     assert_eq!(answer.1["error"]["code"], code, "{}", answer.1);
-    assert!(answer.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", answer.1);
+    assert!(
+        answer.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{}",
+        answer.1
+    );
 }
 
 #[tokio::test]
 async fn skus_are_created_updated_and_read() {
     let h = Harness::simulated(Duration::from_secs(60)).await;
-    let a = h.admin.put_sku("MUG-BLUE", "Tasse Blau", "19", 25).await.unwrap();
+    let a = h
+        .admin
+        .put_sku("MUG-BLUE", "Tasse Blau", "19", 25)
+        .await
+        .unwrap();
     assert_eq!(a.status, 201);
-    assert_eq!(a.body, json!({"sku": "MUG-BLUE", "name": "Tasse Blau", "tax_rate": "19", "on_hand": 25, "reserved": 0, "available": 25}));
-    let a = h.admin.put_sku("MUG-BLUE", "Tasse Blau", "7", 30).await.unwrap();
-    assert_eq!((a.status, a.body["on_hand"].as_i64(), a.body["tax_rate"].as_str()), (200, Some(30), Some("7")));
+    assert_eq!(
+        a.body,
+        json!({"sku": "MUG-BLUE", "name": "Tasse Blau", "tax_rate": "19", "on_hand": 25, "reserved": 0, "available": 25})
+    );
+    let a = h
+        .admin
+        .put_sku("MUG-BLUE", "Tasse Blau", "7", 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            a.status,
+            a.body["on_hand"].as_i64(),
+            a.body["tax_rate"].as_str()
+        ),
+        (200, Some(30), Some("7"))
+    );
     let sku = h.storefront.get("/v1/skus/MUG-BLUE").await.unwrap();
-    assert_eq!((sku.status, sku.body["available"].as_i64()), (200, Some(30)));
-    assert_error(&raw(&h, "GET", "/v1/skus/NOPE", Some(ADMIN_KEY), &[], None).await, 404, "not_found");
-    let bad = raw(&h, "PUT", "/v1/skus/MUG-BLUE", Some(ADMIN_KEY), &[], Some(br#"{"name":"x","tax_rate":"19%","on_hand":1}"#.to_vec())).await;
+    assert_eq!(
+        (sku.status, sku.body["available"].as_i64()),
+        (200, Some(30))
+    );
+    assert_error(
+        &raw(&h, "GET", "/v1/skus/NOPE", Some(ADMIN_KEY), &[], None).await,
+        404,
+        "not_found",
+    );
+    let bad = raw(
+        &h,
+        "PUT",
+        "/v1/skus/MUG-BLUE",
+        Some(ADMIN_KEY),
+        &[],
+        Some(br#"{"name":"x","tax_rate":"19%","on_hand":1}"#.to_vec()),
+    )
+    .await;
     assert_error(&bad, 400, "validation_failed");
     assert_eq!(bad.1["error"]["field"], "tax_rate");
-    let neg = raw(&h, "PUT", "/v1/skus/MUG-BLUE", Some(ADMIN_KEY), &[], Some(br#"{"name":"x","tax_rate":"19","on_hand":-1}"#.to_vec())).await;
+    let neg = raw(
+        &h,
+        "PUT",
+        "/v1/skus/MUG-BLUE",
+        Some(ADMIN_KEY),
+        &[],
+        Some(br#"{"name":"x","tax_rate":"19","on_hand":-1}"#.to_vec()),
+    )
+    .await;
     assert_eq!(neg.1["error"]["field"], "on_hand");
-    let bad_sku = raw(&h, "PUT", "/v1/skus/has%20space", Some(ADMIN_KEY), &[], Some(br#"{"name":"x","tax_rate":"19","on_hand":1}"#.to_vec())).await;
-    assert_eq!((bad_sku.0, bad_sku.1["error"]["field"].as_str()), (400, Some("sku")));
-    assert_eq!(h.sku("MUG-BLUE").await["on_hand"], 30, "refused updates changed nothing");
+    let bad_sku = raw(
+        &h,
+        "PUT",
+        "/v1/skus/has%20space",
+        Some(ADMIN_KEY),
+        &[],
+        Some(br#"{"name":"x","tax_rate":"19","on_hand":1}"#.to_vec()),
+    )
+    .await;
+    assert_eq!(
+        (bad_sku.0, bad_sku.1["error"]["field"].as_str()),
+        (400, Some("sku"))
+    );
+    assert_eq!(
+        h.sku("MUG-BLUE").await["on_hand"],
+        30,
+        "refused updates changed nothing"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +124,15 @@ async fn stock_cannot_be_set_below_what_is_reserved() {
     h.stock("MUG", "19", 5).await;
     let id = h.place("k1", &[("MUG", 3, 1000)]).await;
     h.wait_status(&id, "handed_off").await;
-    let below = raw(&h, "PUT", "/v1/skus/MUG", Some(ADMIN_KEY), &[], Some(br#"{"name":"M","tax_rate":"19","on_hand":2}"#.to_vec())).await;
+    let below = raw(
+        &h,
+        "PUT",
+        "/v1/skus/MUG",
+        Some(ADMIN_KEY),
+        &[],
+        Some(br#"{"name":"M","tax_rate":"19","on_hand":2}"#.to_vec()),
+    )
+    .await;
     assert_error(&below, 409, "conflict");
     assert_eq!(below.1["error"]["field"], "on_hand");
     assert_eq!(h.sku("MUG").await["reserved"], 3);
@@ -64,16 +141,80 @@ async fn stock_cannot_be_set_below_what_is_reserved() {
 #[tokio::test]
 async fn authentication_and_roles() {
     let h = Harness::simulated(Duration::from_secs(60)).await;
-    assert_error(&raw(&h, "GET", "/v1/skus/X", None, &[], None).await, 401, "unauthorized");
-    assert_error(&raw(&h, "GET", "/v1/skus/X", Some("wrong"), &[], None).await, 401, "unauthorized");
+    assert_error(
+        &raw(&h, "GET", "/v1/skus/X", None, &[], None).await,
+        401,
+        "unauthorized",
+    );
+    assert_error(
+        &raw(&h, "GET", "/v1/skus/X", Some("wrong"), &[], None).await,
+        401,
+        "unauthorized",
+    );
     let body = Some(br#"{"name":"x","tax_rate":"19","on_hand":1}"#.to_vec());
-    assert_error(&raw(&h, "PUT", "/v1/skus/X", Some(STOREFRONT_KEY), &[], body.clone()).await, 403, "forbidden");
-    assert_error(&raw(&h, "PUT", "/v1/skus/X", Some(WAREHOUSE_KEY), &[], body).await, 403, "forbidden");
-    assert_error(&raw(&h, "GET", "/v1/reports/daily", Some(STOREFRONT_KEY), &[], None).await, 403, "forbidden");
+    assert_error(
+        &raw(
+            &h,
+            "PUT",
+            "/v1/skus/X",
+            Some(STOREFRONT_KEY),
+            &[],
+            body.clone(),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &raw(&h, "PUT", "/v1/skus/X", Some(WAREHOUSE_KEY), &[], body).await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &raw(
+            &h,
+            "GET",
+            "/v1/reports/daily",
+            Some(STOREFRONT_KEY),
+            &[],
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    );
     let ship = Some(br#"{"carrier":"DHL","tracking_number":"1"}"#.to_vec());
-    assert_error(&raw(&h, "POST", "/v1/fulfillments/ful_x/shipments", Some(STOREFRONT_KEY), &[], ship).await, 403, "forbidden");
-    assert_error(&raw(&h, "POST", "/v1/orders", Some(WAREHOUSE_KEY), &[("idempotency-key", "k")], Some(b"{}".to_vec())).await, 403, "forbidden");
-    assert_eq!(h.sku("X").await["error"]["code"], "not_found", "nothing was created by refused calls");
+    assert_error(
+        &raw(
+            &h,
+            "POST",
+            "/v1/fulfillments/ful_x/shipments",
+            Some(STOREFRONT_KEY),
+            &[],
+            ship,
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &raw(
+            &h,
+            "POST",
+            "/v1/orders",
+            Some(WAREHOUSE_KEY),
+            &[("idempotency-key", "k")],
+            Some(b"{}".to_vec()),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    assert_eq!(
+        h.sku("X").await["error"]["code"],
+        "not_found",
+        "nothing was created by refused calls"
+    );
 }
 
 #[tokio::test]
@@ -83,7 +224,17 @@ async fn order_capture_validates_every_field_and_writes_nothing_on_error() {
     let good = order_body(1, &[("MUG-BLUE", 2, 1299)]);
     let post = |key: &'static str, body: Vec<u8>| {
         let h = &h;
-        async move { raw(h, "POST", "/v1/orders", Some(STOREFRONT_KEY), &[("idempotency-key", key)], Some(body)).await }
+        async move {
+            raw(
+                h,
+                "POST",
+                "/v1/orders",
+                Some(STOREFRONT_KEY),
+                &[("idempotency-key", key)],
+                Some(body),
+            )
+            .await
+        }
     };
 
     let malformed = post("k-malformed", b"{\"currency\": ".to_vec()).await;
@@ -99,11 +250,17 @@ async fn order_capture_validates_every_field_and_writes_nothing_on_error() {
     let mut typo = good.clone();
     typo["shiping_price"] = json!(1);
     let a = post("k-typo", serde_json::to_vec(&typo).unwrap()).await;
-    assert_eq!((a.0, a.1["error"]["field"].as_str()), (400, Some("shiping_price")));
+    assert_eq!(
+        (a.0, a.1["error"]["field"].as_str()),
+        (400, Some("shiping_price"))
+    );
 
     let mut email = good.clone();
     email["customer"]["email"] = json!("not-an-email");
-    assert_eq!(post("k-email", serde_json::to_vec(&email).unwrap()).await.1["error"]["field"], "customer.email");
+    assert_eq!(
+        post("k-email", serde_json::to_vec(&email).unwrap()).await.1["error"]["field"],
+        "customer.email"
+    );
 
     let mut unknown = good.clone();
     unknown["lines"] = json!([{"sku": "MUG-BLUE", "quantity": 1, "unit_price": 1000}, {"sku": "GHOST", "quantity": 1, "unit_price": 1000}]);
@@ -111,7 +268,15 @@ async fn order_capture_validates_every_field_and_writes_nothing_on_error() {
     assert_error(&a, 422, "validation_failed");
     assert_eq!(a.1["error"]["field"], "lines[1].sku");
 
-    let missing_key = raw(&h, "POST", "/v1/orders", Some(STOREFRONT_KEY), &[], Some(serde_json::to_vec(&good).unwrap())).await;
+    let missing_key = raw(
+        &h,
+        "POST",
+        "/v1/orders",
+        Some(STOREFRONT_KEY),
+        &[],
+        Some(serde_json::to_vec(&good).unwrap()),
+    )
+    .await;
     assert_error(&missing_key, 400, "validation_failed");
     assert_eq!(missing_key.1["error"]["field"], "Idempotency-Key");
 
@@ -124,7 +289,10 @@ async fn order_capture_validates_every_field_and_writes_nothing_on_error() {
     assert_eq!(report["orders_captured"], 0);
     assert_eq!(h.sku("MUG-BLUE").await["reserved"], 0);
     // A refused key can be used for a good request afterwards.
-    assert_eq!(post("k-zero", serde_json::to_vec(&good).unwrap()).await.0, 201);
+    assert_eq!(
+        post("k-zero", serde_json::to_vec(&good).unwrap()).await.0,
+        201
+    );
 }
 
 #[tokio::test]
@@ -137,16 +305,29 @@ async fn idempotent_replay_and_conflict() {
     assert_eq!(first.body["total"], 2 * 1299 + 495 - 100);
     assert_eq!(first.body["status"], "captured");
     // The same body, even re-serialised with other key order and spacing.
-    let reordered: Value = serde_json::from_str(&serde_json::to_string_pretty(&body).unwrap()).unwrap();
-    let again = h.storefront.create_order("same-key", &reordered).await.unwrap();
-    assert_eq!((again.status, &again.body), (201, &first.body), "the first answer again");
+    let reordered: Value =
+        serde_json::from_str(&serde_json::to_string_pretty(&body).unwrap()).unwrap();
+    let again = h
+        .storefront
+        .create_order("same-key", &reordered)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.status, &again.body),
+        (201, &first.body),
+        "the first answer again"
+    );
     let mut other = body.clone();
     other["lines"][0]["quantity"] = json!(3);
     let conflict = h.storefront.create_order("same-key", &other).await.unwrap();
-    assert_eq!((conflict.status, conflict.body["error"]["code"].as_str()), (409, Some("idempotency_conflict")));
+    assert_eq!(
+        (conflict.status, conflict.body["error"]["code"].as_str()),
+        (409, Some("idempotency_conflict"))
+    );
     let report = h.admin.get("/v1/reports/daily").await.unwrap().body;
     assert_eq!(report["orders_captured"], 1);
-    h.wait_status(first.body["id"].as_str().unwrap(), "handed_off").await;
+    h.wait_status(first.body["id"].as_str().unwrap(), "handed_off")
+        .await;
     assert_eq!(h.sku("MUG-BLUE").await["reserved"], 2, "reserved once");
 }
 
@@ -167,7 +348,10 @@ async fn parallel_requests_with_one_key_create_one_order() {
         ids.insert(a.body["id"].as_str().unwrap().to_string());
     }
     assert_eq!(ids.len(), 1);
-    assert_eq!(h.admin.get("/v1/reports/daily").await.unwrap().body["orders_captured"], 1);
+    assert_eq!(
+        h.admin.get("/v1/reports/daily").await.unwrap().body["orders_captured"],
+        1
+    );
 }
 
 #[tokio::test]
@@ -175,32 +359,75 @@ async fn an_order_goes_from_capture_to_paid_invoice() {
     let h = Harness::simulated(Duration::from_millis(50)).await;
     h.stock("MUG-BLUE", "19", 25).await;
     h.stock("TEA", "7", 25).await;
-    let id = h.place("life-1", &[("MUG-BLUE", 2, 1299), ("TEA", 1, 650)]).await;
+    let id = h
+        .place("life-1", &[("MUG-BLUE", 2, 1299), ("TEA", 1, 650)])
+        .await;
     let shipped = h.wait(&id, |o| !o["invoice_number"].is_null()).await;
     assert_eq!(shipped["status"], "shipped");
     let f = &shipped["fulfillments"][0];
-    assert_eq!((f["status"].as_str(), f["carrier"].as_str()), (Some("shipped"), Some("SIM")));
-    let events: Vec<&str> = shipped["timeline"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(events, ["captured", "reserved", "handed_off", "shipped", "invoiced"]);
+    assert_eq!(
+        (f["status"].as_str(), f["carrier"].as_str()),
+        (Some("shipped"), Some("SIM"))
+    );
+    let events: Vec<&str> = shipped["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["captured", "reserved", "handed_off", "shipped", "invoiced"]
+    );
     let sku = h.sku("MUG-BLUE").await;
-    assert_eq!((sku["on_hand"].as_i64(), sku["reserved"].as_i64()), (Some(23), Some(0)), "shipped units left stock");
+    assert_eq!(
+        (sku["on_hand"].as_i64(), sku["reserved"].as_i64()),
+        (Some(23), Some(0)),
+        "shipped units left stock"
+    );
 
     let number = shipped["invoice_number"].as_str().unwrap();
-    assert!(number.starts_with(&format!("INV-{}-", jiff::Timestamp::now().strftime("%Y"))) && number.len() == 15, "{number}");
-    let inv = h.storefront.get(&format!("/v1/invoices/{number}")).await.unwrap().body;
+    assert!(
+        number.starts_with(&format!("INV-{}-", jiff::Timestamp::now().strftime("%Y")))
+            && number.len() == 15,
+        "{number}"
+    );
+    let inv = h
+        .storefront
+        .get(&format!("/v1/invoices/{number}"))
+        .await
+        .unwrap()
+        .body;
     let total = 2 * 1299 + 650 + 495 - 100;
     assert_eq!(inv["total"], total);
     assert_eq!(inv["amount_due"], total);
     assert_eq!(inv["tax_totals"].as_array().unwrap().len(), 2);
-    let tax_sum: i64 = inv["tax_totals"].as_array().unwrap().iter().map(|t| t["gross"].as_i64().unwrap()).sum();
+    let tax_sum: i64 = inv["tax_totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["gross"].as_i64().unwrap())
+        .sum();
     assert_eq!(tax_sum, total);
-    assert!(inv["lines"][0]["net"].as_i64().unwrap() + inv["lines"][0]["tax"].as_i64().unwrap() == inv["lines"][0]["gross"].as_i64().unwrap());
+    assert!(
+        inv["lines"][0]["net"].as_i64().unwrap() + inv["lines"][0]["tax"].as_i64().unwrap()
+            == inv["lines"][0]["gross"].as_i64().unwrap()
+    );
 
-    let pdf = h.http.get(h.url(&format!("/v1/invoices/{number}/pdf"))).bearer_auth(ADMIN_KEY).send().await.unwrap();
+    let pdf = h
+        .http
+        .get(h.url(&format!("/v1/invoices/{number}/pdf")))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
     let bytes = pdf.bytes().await.unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
-    assert!(bytes.windows(number.len()).any(|w| w == number.as_bytes()), "the PDF shows the invoice number");
+    assert!(
+        bytes.windows(number.len()).any(|w| w == number.as_bytes()),
+        "the PDF shows the invoice number"
+    );
 
     // The email went to the customer with a copy to finance, PDF attached.
     let started = std::time::Instant::now();
@@ -208,15 +435,24 @@ async fn an_order_goes_from_capture_to_paid_invoice() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mail = &h.emails()[0];
-    assert!(mail.contains("To: \"Kundin 1\" <customer1@example.com>"), "{mail}");
+    assert!(
+        mail.contains("To: \"Kundin 1\" <customer1@example.com>"),
+        "{mail}"
+    );
     assert!(mail.contains("Cc: <finance@shop.example>"), "{mail}");
     assert!(mail.contains(&format!("filename=\"{number}.pdf\"")));
 
     // Paying the total settles it.
     let paid = h.admin.pay("evt_life_1", &id, total, "EUR").await.unwrap();
-    assert_eq!((paid.status, paid.body["duplicate"].as_bool()), (200, Some(false)));
+    assert_eq!(
+        (paid.status, paid.body["duplicate"].as_bool()),
+        (200, Some(false))
+    );
     let order = h.wait(&id, |o| o["payment_status"] == "paid").await;
-    assert_eq!((order["amount_paid"].as_i64(), order["amount_due"].as_i64()), (Some(total), Some(0)));
+    assert_eq!(
+        (order["amount_paid"].as_i64(), order["amount_due"].as_i64()),
+        (Some(total), Some(0))
+    );
     let report = h.admin.get("/v1/reports/daily").await.unwrap().body;
     assert_eq!(report["orders_shipped"], 1);
     assert_eq!(report["invoices_issued"], 1);
@@ -237,20 +473,55 @@ async fn shipments_are_idempotent_and_conflicts_are_refused() {
     let path = format!("/v1/fulfillments/{ful}/shipments");
     let shipment = json!({"carrier": "DHL", "tracking_number": "00340434161094042557"});
     let first = h.warehouse.post(&path, &shipment).await.unwrap();
-    assert_eq!((first.status, first.body["status"].as_str()), (200, Some("shipped")));
+    assert_eq!(
+        (first.status, first.body["status"].as_str()),
+        (200, Some("shipped"))
+    );
     let again = h.warehouse.post(&path, &shipment).await.unwrap();
     assert_eq!(again.status, 200);
     let sku = h.sku("MUG").await;
-    assert_eq!((sku["on_hand"].as_i64(), sku["reserved"].as_i64()), (Some(3), Some(0)), "stock moved out once");
-    let other = h.warehouse.post(&path, &json!({"carrier": "DHL", "tracking_number": "999"})).await.unwrap();
-    assert_eq!((other.status, other.body["error"]["code"].as_str()), (409, Some("conflict")));
-    let missing = h.warehouse.post("/v1/fulfillments/ful_nope/shipments", &shipment).await.unwrap();
-    assert_eq!((missing.status, missing.body["error"]["code"].as_str()), (404, Some("not_found")));
-    let bad = h.warehouse.post(&path, &json!({"carrier": "DHL"})).await.unwrap();
-    assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (400, Some("tracking_number")));
+    assert_eq!(
+        (sku["on_hand"].as_i64(), sku["reserved"].as_i64()),
+        (Some(3), Some(0)),
+        "stock moved out once"
+    );
+    let other = h
+        .warehouse
+        .post(&path, &json!({"carrier": "DHL", "tracking_number": "999"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (other.status, other.body["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    let missing = h
+        .warehouse
+        .post("/v1/fulfillments/ful_nope/shipments", &shipment)
+        .await
+        .unwrap();
+    assert_eq!(
+        (missing.status, missing.body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let bad = h
+        .warehouse
+        .post(&path, &json!({"carrier": "DHL"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (bad.status, bad.body["error"]["field"].as_str()),
+        (400, Some("tracking_number"))
+    );
     // Cancelling a shipped order is a conflict.
-    let cancel = h.storefront.post(&format!("/v1/orders/{id}/cancel"), &Value::Null).await.unwrap();
-    assert_eq!((cancel.status, cancel.body["error"]["code"].as_str()), (409, Some("conflict")));
+    let cancel = h
+        .storefront
+        .post(&format!("/v1/orders/{id}/cancel"), &Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(
+        (cancel.status, cancel.body["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
     h.wait(&id, |o| !o["invoice_number"].is_null()).await;
 }
 
@@ -261,13 +532,19 @@ async fn hand_off_is_signed_and_retried_until_accepted() {
     h.stock("MUG", "19", 5).await;
     let id = h.place("handoff-1", &[("MUG", 2, 1000)]).await;
     let handoffs = wh.wait_for_handoffs(1).await;
-    assert!(wh.calls.load(std::sync::atomic::Ordering::SeqCst) >= 3, "two 503s, then accepted");
+    assert!(
+        wh.calls.load(std::sync::atomic::Ordering::SeqCst) >= 3,
+        "two 503s, then accepted"
+    );
     let (signature, raw, body) = &handoffs[0];
     assert_eq!(body["order_id"], id.as_str());
     assert_eq!(body["lines"], json!([{"sku": "MUG", "quantity": 2}]));
     assert_eq!(body["shipping_address"]["city"], "Köln");
     let now = jiff::Timestamp::now().as_second();
-    assert_eq!(oms_domain::signature::verify(Some(signature), raw, WAREHOUSE_SECRET.as_bytes(), now), Ok(()));
+    assert_eq!(
+        oms_domain::signature::verify(Some(signature), raw, WAREHOUSE_SECRET.as_bytes(), now),
+        Ok(())
+    );
     assert!(oms_domain::signature::verify(Some(signature), raw, b"another secret", now).is_err());
     h.wait_status(&id, "handed_off").await;
 }
@@ -277,13 +554,20 @@ async fn cancel_releases_stock_once() {
     let wh = FakeWarehouse::start(0).await;
     let h = Harness::with_warehouse(&wh).await;
     h.stock("MUG", "19", 5).await;
-    let id = h.place("cancel-1", &[("MUG", 2, 1000), ("MUG", 1, 1000)]).await;
+    let id = h
+        .place("cancel-1", &[("MUG", 2, 1000), ("MUG", 1, 1000)])
+        .await;
     h.wait_status(&id, "handed_off").await;
     assert_eq!(h.sku("MUG").await["reserved"], 3);
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..10 {
         let (c, id) = (h.storefront.clone(), id.clone());
-        set.spawn(async move { c.post(&format!("/v1/orders/{id}/cancel"), &Value::Null).await.unwrap().status });
+        set.spawn(async move {
+            c.post(&format!("/v1/orders/{id}/cancel"), &Value::Null)
+                .await
+                .unwrap()
+                .status
+        });
     }
     let mut statuses = Vec::new();
     while let Some(s) = set.join_next().await {
@@ -292,9 +576,28 @@ async fn cancel_releases_stock_once() {
     statuses.sort();
     assert_eq!(statuses, [200, 409, 409, 409, 409, 409, 409, 409, 409, 409]);
     let sku = h.sku("MUG").await;
-    assert_eq!((sku["on_hand"].as_i64(), sku["reserved"].as_i64(), sku["available"].as_i64()), (Some(5), Some(0), Some(5)));
+    assert_eq!(
+        (
+            sku["on_hand"].as_i64(),
+            sku["reserved"].as_i64(),
+            sku["available"].as_i64()
+        ),
+        (Some(5), Some(0), Some(5))
+    );
     assert_eq!(h.order(&id).await["fulfillments"][0]["status"], "cancelled");
-    assert_error(&raw(&h, "POST", "/v1/orders/ord_nope/cancel", Some(STOREFRONT_KEY), &[], None).await, 404, "not_found");
+    assert_error(
+        &raw(
+            &h,
+            "POST",
+            "/v1/orders/ord_nope/cancel",
+            Some(STOREFRONT_KEY),
+            &[],
+            None,
+        )
+        .await,
+        404,
+        "not_found",
+    );
 }
 
 #[tokio::test]
@@ -306,7 +609,11 @@ async fn backorders_wait_for_stock_and_are_reserved_when_it_comes() {
     h.wait_status(&first, "handed_off").await;
     let second = h.place("bo-2", &[("LAMP", 2, 3999)]).await;
     h.wait_status(&second, "backordered").await;
-    assert_eq!(h.sku("LAMP").await["reserved"], 1, "a backorder holds nothing");
+    assert_eq!(
+        h.sku("LAMP").await["reserved"],
+        1,
+        "a backorder holds nothing"
+    );
     h.stock("LAMP", "19", 3).await;
     h.wait_status(&second, "handed_off").await;
     assert_eq!(h.sku("LAMP").await["available"], 0);
@@ -317,16 +624,83 @@ async fn backorders_wait_for_stock_and_are_reserved_when_it_comes() {
 #[tokio::test]
 async fn routes_errors_and_openapi() {
     let h = Harness::simulated(Duration::from_secs(60)).await;
-    assert_error(&raw(&h, "GET", "/v1/nothing", Some(ADMIN_KEY), &[], None).await, 404, "not_found");
-    assert_error(&raw(&h, "GET", "/v1/orders/ord_missing", Some(ADMIN_KEY), &[], None).await, 404, "not_found");
-    assert_error(&raw(&h, "GET", "/v1/invoices/INV-2026-999999", Some(ADMIN_KEY), &[], None).await, 404, "not_found");
-    assert_error(&raw(&h, "GET", "/v1/invoices/INV-2026-999999/pdf", Some(ADMIN_KEY), &[], None).await, 404, "not_found");
-    assert_error(&raw(&h, "DELETE", "/v1/orders/x", Some(ADMIN_KEY), &[], None).await, 405, "method_not_allowed");
-    let bad_date = raw(&h, "GET", "/v1/reports/daily?date=2026-02-30", Some(ADMIN_KEY), &[], None).await;
+    assert_error(
+        &raw(&h, "GET", "/v1/nothing", Some(ADMIN_KEY), &[], None).await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &raw(
+            &h,
+            "GET",
+            "/v1/orders/ord_missing",
+            Some(ADMIN_KEY),
+            &[],
+            None,
+        )
+        .await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &raw(
+            &h,
+            "GET",
+            "/v1/invoices/INV-2026-999999",
+            Some(ADMIN_KEY),
+            &[],
+            None,
+        )
+        .await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &raw(
+            &h,
+            "GET",
+            "/v1/invoices/INV-2026-999999/pdf",
+            Some(ADMIN_KEY),
+            &[],
+            None,
+        )
+        .await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &raw(&h, "DELETE", "/v1/orders/x", Some(ADMIN_KEY), &[], None).await,
+        405,
+        "method_not_allowed",
+    );
+    let bad_date = raw(
+        &h,
+        "GET",
+        "/v1/reports/daily?date=2026-02-30",
+        Some(ADMIN_KEY),
+        &[],
+        None,
+    )
+    .await;
     assert_error(&bad_date, 400, "validation_failed");
     assert_eq!(bad_date.1["error"]["field"], "date");
-    let empty = raw(&h, "GET", "/v1/reports/daily?date=2020-01-01", Some(ADMIN_KEY), &[], None).await;
-    assert_eq!((empty.0, empty.1["orders_captured"].as_u64(), empty.1["date"].as_str()), (200, Some(0), Some("2020-01-01")));
+    let empty = raw(
+        &h,
+        "GET",
+        "/v1/reports/daily?date=2020-01-01",
+        Some(ADMIN_KEY),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            empty.0,
+            empty.1["orders_captured"].as_u64(),
+            empty.1["date"].as_str()
+        ),
+        (200, Some(0), Some("2020-01-01"))
+    );
 
     let (status, doc) = raw(&h, "GET", "/openapi.json", None, &[], None).await;
     assert_eq!(status, 200);
@@ -343,7 +717,10 @@ async fn routes_errors_and_openapi() {
         ("/v1/invoices/{number}/pdf", "get"),
         ("/v1/reports/daily", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is missing from the OpenAPI document");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is missing from the OpenAPI document"
+        );
     }
     assert_eq!(paths.len(), 9);
     assert!(doc["components"]["schemas"]["OrderRequest"].is_object());

@@ -14,7 +14,13 @@ async fn fifty_parallel_orders_for_ten_units_sell_exactly_ten() {
     for n in 0..50 {
         let c = h.storefront.clone();
         set.spawn(async move {
-            let a = c.create_order(&format!("scarce-{n}"), &order_body(n, &[("SCARCE", 1, 1000)])).await.unwrap();
+            let a = c
+                .create_order(
+                    &format!("scarce-{n}"),
+                    &order_body(n, &[("SCARCE", 1, 1000)]),
+                )
+                .await
+                .unwrap();
             assert_eq!(a.status, 201);
             a.body["id"].as_str().unwrap().to_string()
         });
@@ -26,7 +32,11 @@ async fn fifty_parallel_orders_for_ten_units_sell_exactly_ten() {
     let mut reserved = 0;
     let mut backordered = 0;
     for id in &ids {
-        let o = h.wait(id, |o| o["status"] == "handed_off" || o["status"] == "backordered").await;
+        let o = h
+            .wait(id, |o| {
+                o["status"] == "handed_off" || o["status"] == "backordered"
+            })
+            .await;
         if o["status"] == "handed_off" {
             reserved += 1;
         } else {
@@ -35,7 +45,14 @@ async fn fifty_parallel_orders_for_ten_units_sell_exactly_ten() {
     }
     assert_eq!((reserved, backordered), (10, 40));
     let sku = h.sku("SCARCE").await;
-    assert_eq!((sku["on_hand"].as_i64(), sku["reserved"].as_i64(), sku["available"].as_i64()), (Some(10), Some(10), Some(0)));
+    assert_eq!(
+        (
+            sku["on_hand"].as_i64(),
+            sku["reserved"].as_i64(),
+            sku["available"].as_i64()
+        ),
+        (Some(10), Some(10), Some(0))
+    );
     assert_eq!(wh.wait_for_handoffs(10).await.len(), 10);
 }
 
@@ -50,18 +67,32 @@ async fn multi_line_orders_reserve_all_lines_or_none() {
     for n in 0..12 {
         let c = h.storefront.clone();
         set.spawn(async move {
-            let a = c.create_order(&format!("ab-{n}"), &order_body(n, &[("A", 2, 500), ("B", 1, 300)])).await.unwrap();
+            let a = c
+                .create_order(
+                    &format!("ab-{n}"),
+                    &order_body(n, &[("A", 2, 500), ("B", 1, 300)]),
+                )
+                .await
+                .unwrap();
             a.body["id"].as_str().unwrap().to_string()
         });
     }
     let mut reserved = 0;
     while let Some(id) = set.join_next().await {
-        let o = h.wait(&id.unwrap(), |o| o["status"] == "handed_off" || o["status"] == "backordered").await;
+        let o = h
+            .wait(&id.unwrap(), |o| {
+                o["status"] == "handed_off" || o["status"] == "backordered"
+            })
+            .await;
         reserved += (o["status"] == "handed_off") as i64;
     }
     assert_eq!(reserved, 3);
     assert_eq!(h.sku("A").await["reserved"], 6);
-    assert_eq!(h.sku("B").await["reserved"], 3, "no B was held for an order short of A");
+    assert_eq!(
+        h.sku("B").await["reserved"],
+        3,
+        "no B was held for an order short of A"
+    );
 }
 
 #[tokio::test]
@@ -82,7 +113,13 @@ async fn concurrent_shipments_get_gap_free_unique_invoice_numbers() {
     for (n, f) in fulfillments.into_iter().enumerate() {
         let c = h.warehouse.clone();
         set.spawn(async move {
-            let a = c.post(&format!("/v1/fulfillments/{f}/shipments"), &json!({"carrier": "DHL", "tracking_number": format!("T{n}")})).await.unwrap();
+            let a = c
+                .post(
+                    &format!("/v1/fulfillments/{f}/shipments"),
+                    &json!({"carrier": "DHL", "tracking_number": format!("T{n}")}),
+                )
+                .await
+                .unwrap();
             assert_eq!(a.status, 200, "{}", a.body);
         });
     }
@@ -98,5 +135,8 @@ async fn concurrent_shipments_get_gap_free_unique_invoice_numbers() {
     let expected: BTreeSet<String> = (1..=40).map(|n| format!("INV-{year}-{n:06}")).collect();
     assert_eq!(numbers, expected, "exactly 1..=40, each once");
     let sku = h.sku("MUG").await;
-    assert_eq!((sku["on_hand"].as_i64(), sku["reserved"].as_i64()), (Some(60), Some(0)));
+    assert_eq!(
+        (sku["on_hand"].as_i64(), sku["reserved"].as_i64()),
+        (Some(60), Some(0))
+    );
 }

@@ -21,12 +21,29 @@ async fn wait_dead_letters(h: &Harness, n: usize) -> Vec<oms_embedded::DeadLette
 #[tokio::test]
 async fn a_message_for_an_unknown_order_is_dead_lettered_at_once() {
     let h = Harness::simulated(Duration::from_secs(60)).await;
-    let event = Envelope::new(EventType::OrderCaptured, Some(OrderId::from("ord_nobody")), "c", jiff::Timestamp::now());
-    h.running.store.publish(event, Duration::ZERO).await.unwrap();
+    let event = Envelope::new(
+        EventType::OrderCaptured,
+        Some(OrderId::from("ord_nobody")),
+        "c",
+        jiff::Timestamp::now(),
+    );
+    h.running
+        .store
+        .publish(event, Duration::ZERO)
+        .await
+        .unwrap();
     let dead = wait_dead_letters(&h, 1).await;
     assert_eq!(dead.len(), 1);
-    assert_eq!((dead[0].queue.as_str(), dead[0].attempts), ("reserve", 1), "not retried");
-    assert!(dead[0].reason.contains("unknown order ord_nobody"), "{}", dead[0].reason);
+    assert_eq!(
+        (dead[0].queue.as_str(), dead[0].attempts),
+        ("reserve", 1),
+        "not retried"
+    );
+    assert!(
+        dead[0].reason.contains("unknown order ord_nobody"),
+        "{}",
+        dead[0].reason
+    );
 }
 
 #[tokio::test]
@@ -42,7 +59,11 @@ async fn an_unreadable_message_is_dead_lettered_at_once() {
     h.wait_status(&id, "handed_off").await;
     let dead = wait_dead_letters(&h, 1).await;
     assert_eq!(dead.len(), 1);
-    assert!(dead[0].reason.contains("unreadable message"), "{}", dead[0].reason);
+    assert!(
+        dead[0].reason.contains("unreadable message"),
+        "{}",
+        dead[0].reason
+    );
     assert_eq!(dead[0].body, "{not json");
 }
 

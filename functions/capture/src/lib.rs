@@ -36,17 +36,27 @@ pub struct Captured {
 /// 1 to 255 visible ASCII characters.
 pub fn check_idempotency_key(key: Option<&str>) -> Result<&str, FieldError> {
     match key {
-        Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b)) => Ok(k),
-        Some(_) => Err(FieldError::new("Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters")),
-        None => Err(FieldError::new("Idempotency-Key", "the Idempotency-Key header is required")),
+        Some(k)
+            if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b)) =>
+        {
+            Ok(k)
+        }
+        Some(_) => Err(FieldError::new(
+            "Idempotency-Key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )),
+        None => Err(FieldError::new(
+            "Idempotency-Key",
+            "the Idempotency-Key header is required",
+        )),
     }
 }
 
 /// SHA-256 of the body's canonical JSON (keys sorted, no white space), so a
 /// client that re-serialises the same order differently is not refused.
 fn body_hash(body: &[u8]) -> Result<String, FieldError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| FieldError::general(format!("malformed JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| FieldError::general(format!("malformed JSON: {e}")))?;
     Ok(hex::encode(Sha256::digest(value.to_string().as_bytes())))
 }
 
@@ -54,7 +64,12 @@ fn replay(record: IdempotencyRecord, hash: &str) -> Result<Captured, CaptureErro
     if record.body_hash != hash {
         return Err(CaptureError::IdempotencyConflict);
     }
-    Ok(Captured { status: record.status, body: record.response, order_id: record.order_id, replayed: true })
+    Ok(Captured {
+        status: record.status,
+        body: record.response,
+        order_id: record.order_id,
+        replayed: true,
+    })
 }
 
 /// Captures an order. `render` turns the stored order into the response body,
@@ -75,7 +90,12 @@ pub async fn capture_order<S: Store + ?Sized>(
     let valid = request.validate().map_err(CaptureError::Invalid)?;
     let catalogue = store.skus(&valid.skus).await?;
     let order = valid
-        .capture(&catalogue, OrderId::generate(), correlation_id.to_string(), now)
+        .capture(
+            &catalogue,
+            OrderId::generate(),
+            correlation_id.to_string(),
+            now,
+        )
         .map_err(CaptureError::Unprocessable)?;
     let response = render(&order);
     let record = IdempotencyRecord {
@@ -89,16 +109,26 @@ pub async fn capture_order<S: Store + ?Sized>(
     let changes = ChangeSet {
         events: vec![Envelope::for_order(EventType::OrderCaptured, &order, now)],
         idempotency: Some(record),
-        order: Some(OrderWrite { order: order.clone(), expected_version: None }),
+        order: Some(OrderWrite {
+            order: order.clone(),
+            expected_version: None,
+        }),
         ..ChangeSet::default()
     };
     match store.commit(changes).await {
-        Ok(()) => Ok(Captured { status: 201, body: response, order_id: order.id, replayed: false }),
+        Ok(()) => Ok(Captured {
+            status: 201,
+            body: response,
+            order_id: order.id,
+            replayed: false,
+        }),
         // A concurrent request with the same key won the race: answer as it did.
-        Err(CommitError::Conflict(Conflict::IdempotencyKeyTaken)) => match store.idempotency(idempotency_key).await? {
-            Some(record) => replay(record, &hash),
-            None => Err(StoreError::Unavailable("idempotency record vanished".into()).into()),
-        },
+        Err(CommitError::Conflict(Conflict::IdempotencyKeyTaken)) => {
+            match store.idempotency(idempotency_key).await? {
+                Some(record) => replay(record, &hash),
+                None => Err(StoreError::Unavailable("idempotency record vanished".into()).into()),
+            }
+        }
         Err(CommitError::Conflict(c)) => Err(StoreError::Unavailable(c.to_string()).into()),
         Err(CommitError::Store(e)) => Err(e.into()),
     }

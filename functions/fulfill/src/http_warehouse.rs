@@ -18,7 +18,11 @@ impl HttpWarehouse {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("a default HTTP client always builds");
-        HttpWarehouse { url, secret, client }
+        HttpWarehouse {
+            url,
+            secret,
+            client,
+        }
     }
 }
 
@@ -41,7 +45,10 @@ impl Warehouse for HttpWarehouse {
         if response.status().is_success() {
             Ok(())
         } else {
-            Err(StageError::Transient(format!("warehouse answered {}", response.status())))
+            Err(StageError::Transient(format!(
+                "warehouse answered {}",
+                response.status()
+            )))
         }
     }
 }

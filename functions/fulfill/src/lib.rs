@@ -12,7 +12,9 @@ pub use simulated::{ship_simulated, SimulatedWarehouse};
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
 use oms_domain::order::{Fulfillment, FulfillmentStatus, Order, OrderStatus};
-use oms_domain::ports::{ChangeSet, CommitError, Conflict, HandOff, HandOffLine, OrderWrite, Store, Warehouse};
+use oms_domain::ports::{
+    ChangeSet, CommitError, Conflict, HandOff, HandOffLine, OrderWrite, Store, Warehouse,
+};
 use oms_domain::{FulfillmentId, OrderId, StageError};
 
 const MAX_RACES: usize = 50;
@@ -24,15 +26,29 @@ where
     W: Warehouse + ?Sized,
 {
     match event.event_type {
-        EventType::OrderReserved => hand_off_order(store, warehouse, event.require_order()?, Timestamp::now()).await,
-        other => Err(StageError::Permanent(format!("the fulfill stage does not handle {other:?}"))),
+        EventType::OrderReserved => {
+            hand_off_order(store, warehouse, event.require_order()?, Timestamp::now()).await
+        }
+        other => Err(StageError::Permanent(format!(
+            "the fulfill stage does not handle {other:?}"
+        ))),
     }
 }
 
 /// Writes `next` if the order is still at `base`'s version.
-async fn save<S: Store + ?Sized>(store: &S, base: &Order, mut next: Order) -> Result<bool, StageError> {
+async fn save<S: Store + ?Sized>(
+    store: &S,
+    base: &Order,
+    mut next: Order,
+) -> Result<bool, StageError> {
     next.version = base.version + 1;
-    let changes = ChangeSet { order: Some(OrderWrite { order: next, expected_version: Some(base.version) }), ..ChangeSet::default() };
+    let changes = ChangeSet {
+        order: Some(OrderWrite {
+            order: next,
+            expected_version: Some(base.version),
+        }),
+        ..ChangeSet::default()
+    };
     match store.commit(changes).await {
         Ok(()) => Ok(true),
         Err(CommitError::Conflict(Conflict::OrderChanged)) => Ok(false),
@@ -42,14 +58,22 @@ async fn save<S: Store + ?Sized>(store: &S, base: &Order, mut next: Order) -> Re
 
 /// Records the fulfillment before calling the warehouse, so a shipment report
 /// that beats our own bookkeeping still finds it; then marks it handed off.
-pub async fn hand_off_order<S, W>(store: &S, warehouse: &W, id: &OrderId, now: Timestamp) -> Result<(), StageError>
+pub async fn hand_off_order<S, W>(
+    store: &S,
+    warehouse: &W,
+    id: &OrderId,
+    now: Timestamp,
+) -> Result<(), StageError>
 where
     S: Store + ?Sized,
     W: Warehouse + ?Sized,
 {
     let mut order = None;
     for _ in 0..MAX_RACES {
-        let current = store.order(id).await?.ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))?;
+        let current = store
+            .order(id)
+            .await?
+            .ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))?;
         if current.status != OrderStatus::Reserved {
             return Ok(()); // cancelled, or handed off already
         }
@@ -73,17 +97,28 @@ where
     let request = HandOff {
         fulfillment_id: fulfillment.id.clone(),
         order_id: order.id.clone(),
-        lines: order.lines.iter().map(|l| HandOffLine { sku: l.sku.clone(), quantity: l.quantity }).collect(),
+        lines: order
+            .lines
+            .iter()
+            .map(|l| HandOffLine {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+            })
+            .collect(),
         shipping_address: order.shipping_address.clone(),
     };
     warehouse.hand_off(&request).await?;
     for _ in 0..MAX_RACES {
-        let current = store.order(id).await?.ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))?;
+        let current = store
+            .order(id)
+            .await?
+            .ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))?;
         if current.status != OrderStatus::Reserved {
             return Ok(()); // shipped already (a fast warehouse) or cancelled meanwhile
         }
         let mut next = current.clone();
-        next.transition(OrderStatus::HandedOff, now).map_err(|e| StageError::Permanent(e.to_string()))?;
+        next.transition(OrderStatus::HandedOff, now)
+            .map_err(|e| StageError::Permanent(e.to_string()))?;
         if let Some(f) = next.fulfillment.as_mut() {
             f.status = FulfillmentStatus::HandedOff;
         }

@@ -18,11 +18,20 @@ impl ShipmentRequest {
     pub fn validate(&self) -> Result<(), FieldError> {
         let carrier = self.carrier.trim();
         if carrier.is_empty() || carrier.chars().count() > 64 {
-            return Err(FieldError::new("carrier", "carrier must be 1 to 64 characters"));
+            return Err(FieldError::new(
+                "carrier",
+                "carrier must be 1 to 64 characters",
+            ));
         }
         let t = &self.tracking_number;
-        if t.is_empty() || t.len() > 64 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(FieldError::new("tracking_number", "tracking_number must be 1 to 64 characters of A-Z, a-z, 0-9 or '-'"));
+        if t.is_empty()
+            || t.len() > 64
+            || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(FieldError::new(
+                "tracking_number",
+                "tracking_number must be 1 to 64 characters of A-Z, a-z, 0-9 or '-'",
+            ));
         }
         Ok(())
     }
@@ -49,11 +58,18 @@ pub async fn record_shipment<S: Store + ?Sized>(
     now: Timestamp,
 ) -> Result<Order, ShipmentError> {
     for _ in 0..50 {
-        let order = store.order_by_fulfillment(id).await?.ok_or_else(|| ShipmentError::NotFound(id.clone()))?;
-        let fulfillment = order.fulfillment.as_ref().ok_or_else(|| ShipmentError::NotFound(id.clone()))?;
+        let order = store
+            .order_by_fulfillment(id)
+            .await?
+            .ok_or_else(|| ShipmentError::NotFound(id.clone()))?;
+        let fulfillment = order
+            .fulfillment
+            .as_ref()
+            .ok_or_else(|| ShipmentError::NotFound(id.clone()))?;
         if fulfillment.status == FulfillmentStatus::Shipped {
             let same = fulfillment.carrier.as_deref() == Some(shipment.carrier.trim())
-                && fulfillment.tracking_number.as_deref() == Some(shipment.tracking_number.as_str());
+                && fulfillment.tracking_number.as_deref()
+                    == Some(shipment.tracking_number.as_str());
             return if same {
                 Ok(order)
             } else {
@@ -65,7 +81,8 @@ pub async fn record_shipment<S: Store + ?Sized>(
         }
         let mut next = order.clone();
         next.version += 1;
-        next.transition(OrderStatus::Shipped, now).map_err(|e| ShipmentError::Conflict(e.to_string()))?;
+        next.transition(OrderStatus::Shipped, now)
+            .map_err(|e| ShipmentError::Conflict(e.to_string()))?;
         let f = next.fulfillment.as_mut().expect("checked above");
         f.status = FulfillmentStatus::Shipped;
         f.carrier = Some(shipment.carrier.trim().to_string());
@@ -73,18 +90,27 @@ pub async fn record_shipment<S: Store + ?Sized>(
         let stock = order
             .units_per_sku()
             .into_iter()
-            .map(|(sku, units)| StockChange { sku, on_hand: -units, reserved: -units })
+            .map(|(sku, units)| StockChange {
+                sku,
+                on_hand: -units,
+                reserved: -units,
+            })
             .collect();
         let changes = ChangeSet {
             events: vec![Envelope::for_order(EventType::OrderShipped, &next, now)],
-            order: Some(OrderWrite { order: next.clone(), expected_version: Some(order.version) }),
+            order: Some(OrderWrite {
+                order: next.clone(),
+                expected_version: Some(order.version),
+            }),
             stock,
             ..ChangeSet::default()
         };
         match store.commit(changes).await {
             Ok(()) => return Ok(next),
             Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
-            Err(CommitError::Conflict(c)) => return Err(StoreError::Corrupt(format!("shipping stock: {c}")).into()),
+            Err(CommitError::Conflict(c)) => {
+                return Err(StoreError::Corrupt(format!("shipping stock: {c}")).into())
+            }
             Err(CommitError::Store(e)) => return Err(e.into()),
         }
     }

@@ -26,23 +26,39 @@ impl SimulatedWarehouse {
 #[async_trait]
 impl Warehouse for SimulatedWarehouse {
     async fn hand_off(&self, request: &HandOff) -> Result<(), StageError> {
-        let event = Envelope::new(EventType::ShipmentDue, Some(request.order_id.clone()), "simulated-warehouse", Timestamp::now());
-        self.publisher.publish(event, self.delay).await.map_err(StageError::from)
+        let event = Envelope::new(
+            EventType::ShipmentDue,
+            Some(request.order_id.clone()),
+            "simulated-warehouse",
+            Timestamp::now(),
+        );
+        self.publisher
+            .publish(event, self.delay)
+            .await
+            .map_err(StageError::from)
     }
 }
 
 /// Consumer of the simulated warehouse's queue: reports the shipment the way
 /// a real warehouse does through the API.
-pub async fn ship_simulated<S: Store + ?Sized>(store: &S, event: &Envelope) -> Result<(), StageError> {
+pub async fn ship_simulated<S: Store + ?Sized>(
+    store: &S,
+    event: &Envelope,
+) -> Result<(), StageError> {
     let order_id = event.require_order()?;
     let fulfillment = oms_domain::FulfillmentId::for_order(order_id);
     let tail = &fulfillment.as_str()[4..];
-    let shipment = ShipmentRequest { carrier: "SIM".into(), tracking_number: format!("SIM-{tail}") };
+    let shipment = ShipmentRequest {
+        carrier: "SIM".into(),
+        tracking_number: format!("SIM-{tail}"),
+    };
     match record_shipment(store, &fulfillment, &shipment, Timestamp::now()).await {
         Ok(_) => Ok(()),
         // Cancelled after hand-off: a real warehouse would be told to stop too.
         Err(ShipmentError::Conflict(_)) => Ok(()),
-        Err(ShipmentError::NotFound(id)) => Err(StageError::Permanent(format!("no fulfillment {id}"))),
+        Err(ShipmentError::NotFound(id)) => {
+            Err(StageError::Permanent(format!("no fulfillment {id}")))
+        }
         Err(ShipmentError::Store(e)) => Err(e.into()),
     }
 }

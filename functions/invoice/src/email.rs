@@ -8,7 +8,11 @@ use oms_domain::StageError;
 
 use crate::InvoiceConfig;
 
-pub fn invoice_email(inv: &Invoice, pdf: Vec<u8>, config: &InvoiceConfig) -> Result<RawEmail, StageError> {
+pub fn invoice_email(
+    inv: &Invoice,
+    pdf: Vec<u8>,
+    config: &InvoiceConfig,
+) -> Result<RawEmail, StageError> {
     let money = |m: i64| format_minor(m, inv.currency);
     let body = format!(
         "Dear {name},\n\nthank you for your order {order}. Your goods are on their way.\n\
@@ -22,11 +26,19 @@ pub fn invoice_email(inv: &Invoice, pdf: Vec<u8>, config: &InvoiceConfig) -> Res
         due = money(inv.amount_due),
         seller = inv.seller.name,
     );
-    let domain = config.mail_from.rsplit('@').next().unwrap_or("oms.local").to_string();
+    let domain = config
+        .mail_from
+        .rsplit('@')
+        .next()
+        .unwrap_or("oms.local")
+        .to_string();
     let mut message = mail_builder::MessageBuilder::new()
         .from((inv.seller.name.clone(), config.mail_from.clone()))
         .to((inv.buyer_name.clone(), inv.buyer_email.clone()))
-        .subject(format!("Invoice {} for your order {}", inv.number, inv.order_id))
+        .subject(format!(
+            "Invoice {} for your order {}",
+            inv.number, inv.order_id
+        ))
         .message_id(format!("{}@{domain}", inv.number))
         .date(inv.issued_at.as_second())
         .text_body(body)
@@ -36,6 +48,13 @@ pub fn invoice_email(inv: &Invoice, pdf: Vec<u8>, config: &InvoiceConfig) -> Res
         message = message.cc(finance.clone());
         recipients.push(finance.clone());
     }
-    let mime = message.write_to_vec().map_err(|e| StageError::Permanent(format!("building the email: {e}")))?;
-    Ok(RawEmail { id: inv.number.to_string(), from: config.mail_from.clone(), recipients, mime })
+    let mime = message
+        .write_to_vec()
+        .map_err(|e| StageError::Permanent(format!("building the email: {e}")))?;
+    Ok(RawEmail {
+        id: inv.number.to_string(),
+        from: config.mail_from.clone(),
+        recipients,
+        mime,
+    })
 }

@@ -12,7 +12,9 @@ use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
 use oms_domain::invoice::{build_invoice, Seller};
 use oms_domain::order::{Order, OrderStatus};
-use oms_domain::ports::{ChangeSet, CommitError, Conflict, InvoiceWrite, Mailer, OrderWrite, Store};
+use oms_domain::ports::{
+    ChangeSet, CommitError, Conflict, InvoiceWrite, Mailer, OrderWrite, Store,
+};
 use oms_domain::{InvoiceNumber, OrderId, StageError};
 
 #[derive(Debug, Clone)]
@@ -23,20 +25,37 @@ pub struct InvoiceConfig {
 }
 
 /// Consumer of the invoice queue (`OrderShipped`).
-pub async fn handle<S, M>(store: &S, mailer: &M, config: &InvoiceConfig, event: &Envelope) -> Result<(), StageError>
+pub async fn handle<S, M>(
+    store: &S,
+    mailer: &M,
+    config: &InvoiceConfig,
+    event: &Envelope,
+) -> Result<(), StageError>
 where
     S: Store + ?Sized,
     M: Mailer + ?Sized,
 {
     if event.event_type != EventType::OrderShipped {
-        return Err(StageError::Permanent(format!("the invoice stage does not handle {:?}", event.event_type)));
+        return Err(StageError::Permanent(format!(
+            "the invoice stage does not handle {:?}",
+            event.event_type
+        )));
     }
-    let number = issue_invoice(store, event.require_order()?, &config.seller, Timestamp::now()).await?;
+    let number = issue_invoice(
+        store,
+        event.require_order()?,
+        &config.seller,
+        Timestamp::now(),
+    )
+    .await?;
     send_invoice(store, mailer, config, &number).await
 }
 
 async fn load<S: Store + ?Sized>(store: &S, id: &OrderId) -> Result<Order, StageError> {
-    store.order(id).await?.ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))
+    store
+        .order(id)
+        .await?
+        .ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))
 }
 
 /// Issues the order's invoice, or returns the number it already has.
@@ -56,7 +75,10 @@ pub async fn issue_invoice<S: Store + ?Sized>(
             return Ok(number.clone());
         }
         if order.status != OrderStatus::Shipped {
-            return Err(StageError::Permanent(format!("order {id} is {}, not shipped", order.status.as_str())));
+            return Err(StageError::Permanent(format!(
+                "order {id} is {}, not shipped",
+                order.status.as_str()
+            )));
         }
         let sequence = store.last_invoice_sequence(&series).await? + 1;
         let number = InvoiceNumber::new(year, sequence);
@@ -66,23 +88,39 @@ pub async fn issue_invoice<S: Store + ?Sized>(
         next.invoice_number = Some(number.clone());
         next.note("invoiced", now);
         let changes = ChangeSet {
-            order: Some(OrderWrite { order: next, expected_version: Some(order.version) }),
-            invoice: Some(InvoiceWrite { invoice, series: series.clone(), sequence }),
+            order: Some(OrderWrite {
+                order: next,
+                expected_version: Some(order.version),
+            }),
+            invoice: Some(InvoiceWrite {
+                invoice,
+                series: series.clone(),
+                sequence,
+            }),
             ..ChangeSet::default()
         };
         match store.commit(changes).await {
             Ok(()) => return Ok(number),
-            Err(CommitError::Conflict(Conflict::InvoiceSequenceTaken | Conflict::OrderChanged)) => continue,
+            Err(CommitError::Conflict(Conflict::InvoiceSequenceTaken | Conflict::OrderChanged)) => {
+                continue
+            }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StageError::Transient(format!("could not number the invoice of {id}")))
+    Err(StageError::Transient(format!(
+        "could not number the invoice of {id}"
+    )))
 }
 
 /// Emails the invoice unless that was done before. A crash between sending
 /// and marking sends it again (at least once); the local mail folder
 /// overwrites the same file, so there it stays once.
-pub async fn send_invoice<S, M>(store: &S, mailer: &M, config: &InvoiceConfig, number: &InvoiceNumber) -> Result<(), StageError>
+pub async fn send_invoice<S, M>(
+    store: &S,
+    mailer: &M,
+    config: &InvoiceConfig,
+    number: &InvoiceNumber,
+) -> Result<(), StageError>
 where
     S: Store + ?Sized,
     M: Mailer + ?Sized,

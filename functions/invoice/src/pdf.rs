@@ -45,7 +45,10 @@ struct Writer {
 
 impl Writer {
     fn new() -> Self {
-        Writer { pages: vec![Content::new()], y: PAGE.1 - MARGIN }
+        Writer {
+            pages: vec![Content::new()],
+            y: PAGE.1 - MARGIN,
+        }
     }
 
     fn page(&mut self) -> &mut Content {
@@ -98,12 +101,25 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         w.text(MARGIN, 9.0, false, line.trim());
         w.down(11.0);
     }
-    w.text(MARGIN, 9.0, false, &format!("VAT ID {}  ·  {}", inv.seller.vat_id, inv.seller.email).replace('·', "-"));
+    w.text(
+        MARGIN,
+        9.0,
+        false,
+        &format!("VAT ID {}  ·  {}", inv.seller.vat_id, inv.seller.email).replace('·', "-"),
+    );
     w.down(30.0);
     w.text(MARGIN, 18.0, true, &format!("Invoice {}", inv.number));
     w.down(18.0);
     let date = inv.issued_at.strftime("%Y-%m-%d").to_string();
-    w.text(MARGIN, 10.0, false, &format!("Date: {date}    Order: {}    Payment: {:?}", inv.order_id, inv.payment_method));
+    w.text(
+        MARGIN,
+        10.0,
+        false,
+        &format!(
+            "Date: {date}    Order: {}    Payment: {:?}",
+            inv.order_id, inv.payment_method
+        ),
+    );
     w.down(24.0);
     w.text(MARGIN, 10.0, true, "Bill to");
     w.down(13.0);
@@ -132,7 +148,12 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
     for (i, l) in inv.lines.iter().enumerate() {
         if i > 0 && i % ROWS_PER_PAGE == 0 {
             w.new_page();
-            w.text(MARGIN, 9.0, false, &format!("Invoice {} (continued)", inv.number));
+            w.text(
+                MARGIN,
+                9.0,
+                false,
+                &format!("Invoice {} (continued)", inv.number),
+            );
             w.down(20.0);
             header(&mut w);
         }
@@ -165,7 +186,12 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         total_row(&mut w, &label, money(-inv.discount), false);
     }
     for t in &inv.tax_totals {
-        total_row(&mut w, &format!("Net at {} % VAT", t.rate), money(t.net), false);
+        total_row(
+            &mut w,
+            &format!("Net at {} % VAT", t.rate),
+            money(t.net),
+            false,
+        );
         total_row(&mut w, &format!("VAT {} %", t.rate), money(t.tax), false);
     }
     total_row(&mut w, "Total net", money(inv.total_net), false);
@@ -174,7 +200,12 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
     total_row(&mut w, "Paid", money(inv.amount_paid), false);
     total_row(&mut w, "Amount due", money(inv.amount_due), true);
     w.down(20.0);
-    w.text(MARGIN, 8.0, false, "Prices include VAT. Thank you for your order.");
+    w.text(
+        MARGIN,
+        8.0,
+        false,
+        "Prices include VAT. Thank you for your order.",
+    );
 
     let mut pdf = Pdf::new();
     let catalog = Ref::new(1);
@@ -182,18 +213,33 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
     let regular = Ref::new(3);
     let bold = Ref::new(4);
     let info = Ref::new(5);
-    let page_ids: Vec<Ref> = (0..w.pages.len()).map(|i| Ref::new(10 + 2 * i as i32)).collect();
+    let page_ids: Vec<Ref> = (0..w.pages.len())
+        .map(|i| Ref::new(10 + 2 * i as i32))
+        .collect();
     pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree).kids(page_ids.iter().copied()).count(page_ids.len() as i32);
-    pdf.type1_font(regular).base_font(Name(b"Helvetica")).encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.type1_font(bold).base_font(Name(b"Helvetica-Bold")).encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.document_info(info).title(TextStr(&format!("Invoice {}", inv.number))).producer(TextStr("oms"));
+    pdf.pages(tree)
+        .kids(page_ids.iter().copied())
+        .count(page_ids.len() as i32);
+    pdf.type1_font(regular)
+        .base_font(Name(b"Helvetica"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.type1_font(bold)
+        .base_font(Name(b"Helvetica-Bold"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.document_info(info)
+        .title(TextStr(&format!("Invoice {}", inv.number)))
+        .producer(TextStr("oms"));
     for (i, content) in w.pages.into_iter().enumerate() {
         let content_id = Ref::new(11 + 2 * i as i32);
         let mut page = pdf.page(page_ids[i]);
-        page.parent(tree).media_box(Rect::new(0.0, 0.0, PAGE.0, PAGE.1)).contents(content_id);
+        page.parent(tree)
+            .media_box(Rect::new(0.0, 0.0, PAGE.0, PAGE.1))
+            .contents(content_id);
         let mut resources = page.resources();
-        resources.fonts().pair(Name(b"F1"), regular).pair(Name(b"F2"), bold);
+        resources
+            .fonts()
+            .pair(Name(b"F1"), regular)
+            .pair(Name(b"F2"), bold);
         resources.finish();
         page.finish();
         pdf.stream(content_id, &content.finish());

@@ -57,7 +57,10 @@ pub async fn start(settings: Settings) -> Result<Running> {
     let api_key = if settings.api_keys.is_empty() {
         let (key, new) = stored_secret(dir, "api-key", "oms_")?;
         notes.push(if new {
-            format!("generated API key (stored in {}): {key}", dir.join("api-key").display())
+            format!(
+                "generated API key (stored in {}): {key}",
+                dir.join("api-key").display()
+            )
         } else {
             format!("API key from {}", dir.join("api-key").display())
         });
@@ -66,12 +69,19 @@ pub async fn start(settings: Settings) -> Result<Running> {
         let first = settings.api_keys.split(',').next().unwrap_or_default();
         first.rsplit(':').next().unwrap_or(first).trim().to_string()
     };
-    let keys = ApiKeys::parse(if settings.api_keys.is_empty() { &api_key } else { &settings.api_keys });
+    let keys = ApiKeys::parse(if settings.api_keys.is_empty() {
+        &api_key
+    } else {
+        &settings.api_keys
+    });
     let stripe_secret = match &settings.stripe_webhook_secret {
         Some(s) => s.clone(),
         None => {
             let (s, _) = stored_secret(dir, "stripe-webhook-secret", "whsec_")?;
-            notes.push(format!("Stripe webhook secret from {}", dir.join("stripe-webhook-secret").display()));
+            notes.push(format!(
+                "Stripe webhook secret from {}",
+                dir.join("stripe-webhook-secret").display()
+            ));
             s
         }
     };
@@ -79,7 +89,9 @@ pub async fn start(settings: Settings) -> Result<Running> {
     let store = Embedded::open(&dir.join("oms.db"), settings.queue)?;
     let resumed = store.recover_in_flight().await?;
     if resumed > 0 {
-        notes.push(format!("resumed {resumed} messages left in flight by the previous run"));
+        notes.push(format!(
+            "resumed {resumed} messages left in flight by the previous run"
+        ));
     }
     let outbox = dir.join("outbox");
     let mailer = Arc::new(MailFolder::new(outbox.clone())?);
@@ -94,22 +106,40 @@ pub async fn start(settings: Settings) -> Result<Running> {
                 "no warehouse URL: the built-in simulated warehouse ships every order after {} ms",
                 settings.simulated_ship_delay.as_millis()
             ));
-            Arc::new(SimulatedWarehouse::new(Arc::new(store.clone()) as Arc<dyn Publisher>, settings.simulated_ship_delay))
+            Arc::new(SimulatedWarehouse::new(
+                Arc::new(store.clone()) as Arc<dyn Publisher>,
+                settings.simulated_ship_delay,
+            ))
         }
     };
 
     let store_port: Arc<dyn Store> = Arc::new(store.clone());
-    let stages = Arc::new(Stages { store: store_port.clone(), mailer, warehouse, invoice: settings.invoice.clone() });
+    let stages = Arc::new(Stages {
+        store: store_port.clone(),
+        mailer,
+        warehouse,
+        invoice: settings.invoice.clone(),
+    });
     let (shutdown, watcher) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let consumer: Arc<dyn Consumer> = Arc::new(store.clone());
     for queue in QueueName::ALL {
-        tasks.spawn(run_queue(consumer.clone(), stages.clone(), queue, store.waker(queue), watcher.clone()));
+        tasks.spawn(run_queue(
+            consumer.clone(),
+            stages.clone(),
+            queue,
+            store.waker(queue),
+            watcher.clone(),
+        ));
     }
 
     let state = AppState {
         store: store_port,
-        config: Arc::new(ApiConfig { keys, stripe_webhook_secret: stripe_secret.clone().into_bytes(), invoice: settings.invoice.clone() }),
+        config: Arc::new(ApiConfig {
+            keys,
+            stripe_webhook_secret: stripe_secret.clone().into_bytes(),
+            invoice: settings.invoice.clone(),
+        }),
     };
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -125,5 +155,15 @@ pub async fn start(settings: Settings) -> Result<Running> {
             tracing::error!(error = %e, "HTTP server failed");
         }
     });
-    Ok(Running { addr, store, outbox, api_key, stripe_secret, notes, shutdown, tasks, _lock: lock })
+    Ok(Running {
+        addr,
+        store,
+        outbox,
+        api_key,
+        stripe_secret,
+        notes,
+        shutdown,
+        tasks,
+        _lock: lock,
+    })
 }

@@ -18,12 +18,21 @@ pub async fn run(orders: usize, concurrency: usize, data_dir: PathBuf) -> Result
     settings.api_keys = String::new();
     settings.warehouse_url = None;
     settings.simulated_ship_delay = Duration::ZERO;
-    settings.invoice.finance_email.get_or_insert_with(|| "finance@shop.example".into());
+    settings
+        .invoice
+        .finance_email
+        .get_or_insert_with(|| "finance@shop.example".into());
     let running = start(settings).await?;
-    let client = Client::new(running.url(), running.api_key.clone(), running.stripe_secret.clone());
+    let client = Client::new(
+        running.url(),
+        running.api_key.clone(),
+        running.stripe_secret.clone(),
+    );
     let skus: Vec<String> = (0..10).map(|i| format!("BENCH-{i}")).collect();
     for sku in &skus {
-        client.put_sku(sku, "Bench item", "19", orders as i64 * 2).await?;
+        client
+            .put_sku(sku, "Bench item", "19", orders as i64 * 2)
+            .await?;
     }
 
     let next = Arc::new(AtomicUsize::new(0));
@@ -48,7 +57,9 @@ pub async fn run(orders: usize, concurrency: usize, data_dir: PathBuf) -> Result
                 }
                 let id = answer.body["id"].as_str().unwrap_or_default();
                 let total = answer.body["total"].as_i64().unwrap_or_default();
-                client.pay(&format!("evt_bench_{n}"), id, total, "eur").await?;
+                client
+                    .pay(&format!("evt_bench_{n}"), id, total, "eur")
+                    .await?;
             }
         });
     }
@@ -77,15 +88,25 @@ pub async fn run(orders: usize, concurrency: usize, data_dir: PathBuf) -> Result
     latencies.sort_unstable();
     let pct = |p: usize| latencies[(p * latencies.len()).div_ceil(100).max(1) - 1];
     println!("oms bench: embedded backend, {orders} orders, {concurrency} concurrent clients, HTTP on loopback");
-    println!("  capture latency      p50 {:>8.2} ms   p99 {:>8.2} ms   max {:>8.2} ms",
-        ms(pct(50)), ms(pct(99)), ms(*latencies.last().expect("orders > 0")));
-    println!("  capture + payment    {:>8.0} orders/s ({:.2} s)", orders as f64 / captured_in.as_secs_f64(), captured_in.as_secs_f64());
+    println!(
+        "  capture latency      p50 {:>8.2} ms   p99 {:>8.2} ms   max {:>8.2} ms",
+        ms(pct(50)),
+        ms(pct(99)),
+        ms(*latencies.last().expect("orders > 0"))
+    );
+    println!(
+        "  capture + payment    {:>8.0} orders/s ({:.2} s)",
+        orders as f64 / captured_in.as_secs_f64(),
+        captured_in.as_secs_f64()
+    );
     println!("  end to end           {:>8.0} orders/s ({:.2} s until every order was shipped, invoiced, emailed and paid)",
         orders as f64 / total.as_secs_f64(), total.as_secs_f64());
     if let Some(rss) = peak_rss_kib() {
         println!("  peak memory (RSS)    {:>8.1} MiB", rss as f64 / 1024.0);
     }
-    let db = std::fs::metadata(data_dir.join("oms.db")).map(|m| m.len()).unwrap_or(0);
+    let db = std::fs::metadata(data_dir.join("oms.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     println!("  database size        {:>8.1} MiB", db as f64 / 1048576.0);
     running.stop().await;
     Ok(())

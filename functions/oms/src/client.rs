@@ -20,29 +20,64 @@ pub struct Answer {
 
 impl Client {
     pub fn new(base: String, key: String, stripe_secret: String) -> Self {
-        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client builds");
-        Client { http, base, key, stripe_secret: stripe_secret.into_bytes() }
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("client builds");
+        Client {
+            http,
+            base,
+            key,
+            stripe_secret: stripe_secret.into_bytes(),
+        }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer> {
         let response = request.send().await.context("calling the API")?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await?;
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
         Ok(Answer { status, body })
     }
 
     pub async fn get(&self, path: &str) -> Result<Answer> {
-        self.send(self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.key)).await
+        self.send(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(&self.key),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Result<Answer> {
-        self.send(self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.key).json(body)).await
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(&self.key)
+                .json(body),
+        )
+        .await
     }
 
-    pub async fn put_sku(&self, sku: &str, name: &str, tax_rate: &str, on_hand: i64) -> Result<Answer> {
+    pub async fn put_sku(
+        &self,
+        sku: &str,
+        name: &str,
+        tax_rate: &str,
+        on_hand: i64,
+    ) -> Result<Answer> {
         let body = json!({"name": name, "tax_rate": tax_rate, "on_hand": on_hand});
-        self.send(self.http.put(format!("{}/v1/skus/{sku}", self.base)).bearer_auth(&self.key).json(&body)).await
+        self.send(
+            self.http
+                .put(format!("{}/v1/skus/{sku}", self.base))
+                .bearer_auth(&self.key)
+                .json(&body),
+        )
+        .await
     }
 
     pub async fn create_order(&self, idempotency_key: &str, order: &Value) -> Result<Answer> {
@@ -56,7 +91,13 @@ impl Client {
     }
 
     /// Sends a `payment_intent.succeeded` event signed as Stripe signs it.
-    pub async fn pay(&self, event_id: &str, order_id: &str, amount: i64, currency: &str) -> Result<Answer> {
+    pub async fn pay(
+        &self,
+        event_id: &str,
+        order_id: &str,
+        amount: i64,
+        currency: &str,
+    ) -> Result<Answer> {
         let event = json!({
             "id": event_id, "object": "event", "type": "payment_intent.succeeded",
             "data": {"object": {"id": format!("pi_{event_id}"), "object": "payment_intent", "amount_received": amount,
@@ -66,7 +107,11 @@ impl Client {
     }
 
     pub async fn stripe_event(&self, body: &[u8]) -> Result<Answer> {
-        let signature = oms_domain::signature::sign(&self.stripe_secret, jiff::Timestamp::now().as_second(), body);
+        let signature = oms_domain::signature::sign(
+            &self.stripe_secret,
+            jiff::Timestamp::now().as_second(),
+            body,
+        );
         let request = self
             .http
             .post(format!("{}/v1/payments/stripe/events", self.base))

@@ -23,12 +23,17 @@ pub struct Settings {
 }
 
 fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 fn env_number(name: &str, default: u64) -> Result<u64> {
     match env(name) {
-        Some(v) => v.parse().with_context(|| format!("{name} must be a whole number, not `{v}`")),
+        Some(v) => v
+            .parse()
+            .with_context(|| format!("{name} must be a whole number, not `{v}`")),
         None => Ok(default),
     }
 }
@@ -60,7 +65,11 @@ impl Settings {
 
     /// [`Settings::local`] with the `OMS_*` environment applied; the
     /// `warehouse_url` flag wins over `OMS_WAREHOUSE_URL`.
-    pub fn from_env(data_dir: PathBuf, listen: String, warehouse_url: Option<String>) -> Result<Settings> {
+    pub fn from_env(
+        data_dir: PathBuf,
+        listen: String,
+        warehouse_url: Option<String>,
+    ) -> Result<Settings> {
         let mut s = Settings::local(data_dir, listen);
         s.warehouse_url = warehouse_url.or_else(|| env("OMS_WAREHOUSE_URL"));
         s.warehouse_secret = env("OMS_WAREHOUSE_SECRET");
@@ -85,7 +94,8 @@ impl Settings {
         }
         s.invoice.finance_email = env("OMS_FINANCE_EMAIL");
         s.simulated_ship_delay = Duration::from_millis(env_number("OMS_SIM_SHIP_DELAY_MS", 2000)?);
-        s.queue.visibility_timeout = Duration::from_secs(env_number("OMS_VISIBILITY_TIMEOUT_SECS", 30)?);
+        s.queue.visibility_timeout =
+            Duration::from_secs(env_number("OMS_VISIBILITY_TIMEOUT_SECS", 30)?);
         s.queue.max_attempts = env_number("OMS_MAX_ATTEMPTS", 8)? as u32;
         Ok(s)
     }

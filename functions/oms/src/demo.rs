@@ -31,46 +31,114 @@ pub async fn run(orders: usize, data_dir: PathBuf) -> Result<DemoOutcome> {
     settings.api_keys = String::new();
     settings.warehouse_url = None;
     settings.simulated_ship_delay = Duration::from_millis(300);
-    settings.invoice.finance_email.get_or_insert_with(|| "finance@shop.example".into());
+    settings
+        .invoice
+        .finance_email
+        .get_or_insert_with(|| "finance@shop.example".into());
     let running = start(settings).await?;
-    println!("pipeline listening on {} (data in {})", running.url(), data_dir.display());
-    let client = Client::new(running.url(), running.api_key.clone(), running.stripe_secret.clone());
+    println!(
+        "pipeline listening on {} (data in {})",
+        running.url(),
+        data_dir.display()
+    );
+    let client = Client::new(
+        running.url(),
+        running.api_key.clone(),
+        running.stripe_secret.clone(),
+    );
 
     for (sku, name, rate, _) in CATALOGUE {
-        expect(client.put_sku(sku, name, rate, orders as i64 * 4).await?.status, &[201, 200], "stocking")?;
+        expect(
+            client
+                .put_sku(sku, name, rate, orders as i64 * 4)
+                .await?
+                .status,
+            &[201, 200],
+            "stocking",
+        )?;
     }
     // One item is out of stock: its order waits as a backorder until restocked.
-    expect(client.put_sku("LAMP", "Leselampe", "19", 0).await?.status, &[201, 200], "stocking")?;
+    expect(
+        client.put_sku("LAMP", "Leselampe", "19", 0).await?.status,
+        &[201, 200],
+        "stocking",
+    )?;
 
     println!("placing {orders} orders, paying them through signed Stripe events …");
     let mut placed = Vec::new();
     for n in 0..orders {
         let (sku, _, _, price) = CATALOGUE[n % CATALOGUE.len()];
         let (sku2, _, _, price2) = CATALOGUE[(n + 2) % CATALOGUE.len()];
-        let lines = if n % 3 == 0 { vec![(sku, 1 + (n % 3) as i64, price), (sku2, 1, price2)] } else { vec![(sku, 1, price)] };
+        let lines = if n % 3 == 0 {
+            vec![(sku, 1 + (n % 3) as i64, price), (sku2, 1, price2)]
+        } else {
+            vec![(sku, 1, price)]
+        };
         placed.push(place_and_pay(&client, n, &lines).await?);
     }
     let backorder = place_and_pay(&client, orders, &[("LAMP", 1, 3999)]).await?;
-    let cancelled = client.create_order("demo-cancel", &order_body(orders + 1, &[("CANDLE", 2, 899)])).await?;
-    let cancelled_id = cancelled.body["id"].as_str().unwrap_or_default().to_string();
-    let answer = client.post(&format!("/v1/orders/{cancelled_id}/cancel"), &Value::Null).await?;
+    let cancelled = client
+        .create_order(
+            "demo-cancel",
+            &order_body(orders + 1, &[("CANDLE", 2, 899)]),
+        )
+        .await?;
+    let cancelled_id = cancelled.body["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let answer = client
+        .post(&format!("/v1/orders/{cancelled_id}/cancel"), &Value::Null)
+        .await?;
     expect(answer.status, &[200], "cancelling")?;
-    wait_for(&client, &backorder, |o| o["status"] == "backordered", Duration::from_secs(30)).await;
+    wait_for(
+        &client,
+        &backorder,
+        |o| o["status"] == "backordered",
+        Duration::from_secs(30),
+    )
+    .await;
     println!("order {backorder} is backordered; restocking LAMP …");
-    expect(client.put_sku("LAMP", "Leselampe", "19", 5).await?.status, &[200], "restocking")?;
+    expect(
+        client.put_sku("LAMP", "Leselampe", "19", 5).await?.status,
+        &[200],
+        "restocking",
+    )?;
     placed.push(backorder);
 
     let deadline = Duration::from_secs(120);
     let mut failures = Vec::new();
     for id in &placed {
-        let order = wait_for(&client, id, |o| o["status"] == "shipped" && o["payment_status"] == "paid" && !o["invoice_number"].is_null(), deadline).await;
-        if order["status"] != "shipped" || order["payment_status"] != "paid" || order["invoice_number"].is_null() {
-            failures.push(format!("{id}: {} / {} / invoice {}", order["status"], order["payment_status"], order["invoice_number"]));
+        let order = wait_for(
+            &client,
+            id,
+            |o| {
+                o["status"] == "shipped"
+                    && o["payment_status"] == "paid"
+                    && !o["invoice_number"].is_null()
+            },
+            deadline,
+        )
+        .await;
+        if order["status"] != "shipped"
+            || order["payment_status"] != "paid"
+            || order["invoice_number"].is_null()
+        {
+            failures.push(format!(
+                "{id}: {} / {} / invoice {}",
+                order["status"], order["payment_status"], order["invoice_number"]
+            ));
         }
     }
-    let order = client.get(&format!("/v1/orders/{cancelled_id}")).await?.body;
+    let order = client
+        .get(&format!("/v1/orders/{cancelled_id}"))
+        .await?
+        .body;
     if order["status"] != "cancelled" {
-        failures.push(format!("{cancelled_id}: expected cancelled, is {}", order["status"]));
+        failures.push(format!(
+            "{cancelled_id}: expected cancelled, is {}",
+            order["status"]
+        ));
     }
     // Emails are sent right after the invoice is numbered: give the last ones a moment.
     let started = Instant::now();
@@ -80,11 +148,19 @@ pub async fn run(orders: usize, data_dir: PathBuf) -> Result<DemoOutcome> {
         emails = count_emails(&running.outbox);
     }
     if emails != placed.len() {
-        failures.push(format!("{emails} invoice emails for {} shipped orders", placed.len()));
+        failures.push(format!(
+            "{emails} invoice emails for {} shipped orders",
+            placed.len()
+        ));
     }
     let report = client.get("/v1/reports/daily").await?.body;
     running.stop().await;
-    Ok(DemoOutcome { data_dir, emails, failures, report })
+    Ok(DemoOutcome {
+        data_dir,
+        emails,
+        failures,
+        report,
+    })
 }
 
 fn expect(status: u16, ok: &[u16], what: &str) -> Result<()> {
@@ -96,21 +172,43 @@ fn expect(status: u16, ok: &[u16], what: &str) -> Result<()> {
 }
 
 async fn place_and_pay(client: &Client, n: usize, lines: &[(&str, i64, i64)]) -> Result<String> {
-    let answer = client.create_order(&format!("demo-{n}"), &order_body(n, lines)).await?;
+    let answer = client
+        .create_order(&format!("demo-{n}"), &order_body(n, lines))
+        .await?;
     if answer.status != 201 {
-        bail!("order {n} was refused with HTTP {}: {}", answer.status, answer.body);
+        bail!(
+            "order {n} was refused with HTTP {}: {}",
+            answer.status,
+            answer.body
+        );
     }
     let id = answer.body["id"].as_str().unwrap_or_default().to_string();
     let total = answer.body["total"].as_i64().unwrap_or_default();
-    expect(client.pay(&format!("evt_demo_{n}"), &id, total, "eur").await?.status, &[200], "paying")?;
+    expect(
+        client
+            .pay(&format!("evt_demo_{n}"), &id, total, "eur")
+            .await?
+            .status,
+        &[200],
+        "paying",
+    )?;
     Ok(id)
 }
 
 /// Polls an order until `done` holds or `limit` passes; returns the last view.
-pub async fn wait_for(client: &Client, id: &str, done: impl Fn(&Value) -> bool, limit: Duration) -> Value {
+pub async fn wait_for(
+    client: &Client,
+    id: &str,
+    done: impl Fn(&Value) -> bool,
+    limit: Duration,
+) -> Value {
     let started = Instant::now();
     loop {
-        let order = client.get(&format!("/v1/orders/{id}")).await.map(|a| a.body).unwrap_or(Value::Null);
+        let order = client
+            .get(&format!("/v1/orders/{id}"))
+            .await
+            .map(|a| a.body)
+            .unwrap_or(Value::Null);
         if done(&order) || started.elapsed() > limit {
             return order;
         }
@@ -120,6 +218,10 @@ pub async fn wait_for(client: &Client, id: &str, done: impl Fn(&Value) -> bool, 
 
 pub fn count_emails(outbox: &std::path::Path) -> usize {
     std::fs::read_dir(outbox)
-        .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
         .unwrap_or(0)
 }

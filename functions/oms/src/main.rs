@@ -6,7 +6,11 @@ use oms::config::Settings;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "oms", version, about = "Order-management pipeline: local runner and admin tool")]
+#[command(
+    name = "oms",
+    version,
+    about = "Order-management pipeline: local runner and admin tool"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,19 +63,30 @@ enum Admin {
 }
 
 fn fresh_dir(kind: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("oms-{kind}-{}", jiff::Timestamp::now().as_millisecond()))
+    std::env::temp_dir().join(format!(
+        "oms-{kind}-{}",
+        jiff::Timestamp::now().as_millisecond()
+    ))
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OMS_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OMS_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { data_dir, listen, warehouse_url } => {
-            let running = oms::app::start(Settings::from_env(data_dir, listen, warehouse_url)?).await?;
+        Command::Serve {
+            data_dir,
+            listen,
+            warehouse_url,
+        } => {
+            let running =
+                oms::app::start(Settings::from_env(data_dir, listen, warehouse_url)?).await?;
             for note in &running.notes {
                 println!("{note}");
             }
@@ -83,7 +98,11 @@ async fn main() -> Result<()> {
         Command::Demo { orders } => {
             let outcome = oms::demo::run(orders, fresh_dir("demo")).await?;
             println!("{}", serde_json::to_string_pretty(&outcome.report)?);
-            println!("{} invoice emails (.eml, PDF attached) in {}", outcome.emails, outcome.data_dir.join("outbox").display());
+            println!(
+                "{} invoice emails (.eml, PDF attached) in {}",
+                outcome.emails,
+                outcome.data_dir.join("outbox").display()
+            );
             if !outcome.failures.is_empty() {
                 for f in &outcome.failures {
                     eprintln!("not as expected: {f}");
@@ -92,15 +111,25 @@ async fn main() -> Result<()> {
             }
             println!("demo passed: every order reached its expected end state");
         }
-        Command::Bench { orders, concurrency } => {
-            anyhow::ensure!(orders > 0 && concurrency > 0, "--orders and --concurrency must be at least 1");
+        Command::Bench {
+            orders,
+            concurrency,
+        } => {
+            anyhow::ensure!(
+                orders > 0 && concurrency > 0,
+                "--orders and --concurrency must be at least 1"
+            );
             let dir = fresh_dir("bench");
             let result = oms::bench::run(orders, concurrency, dir.clone()).await;
             let _ = std::fs::remove_dir_all(&dir);
             result?;
         }
         Command::Admin { data_dir, action } => {
-            anyhow::ensure!(data_dir.join("oms.db").exists(), "no oms database in {}", data_dir.display());
+            anyhow::ensure!(
+                data_dir.join("oms.db").exists(),
+                "no oms database in {}",
+                data_dir.display()
+            );
             let store = oms_embedded::Embedded::open(&data_dir.join("oms.db"), Default::default())?;
             match action {
                 Admin::Queues => {
@@ -116,7 +145,11 @@ async fn main() -> Result<()> {
                 }
                 Admin::Redrive { id } => {
                     let n = store.redrive(id).await?;
-                    anyhow::ensure!(n > 0 || id.is_none(), "no dead letter with id {}", id.unwrap_or_default());
+                    anyhow::ensure!(
+                        n > 0 || id.is_none(),
+                        "no dead letter with id {}",
+                        id.unwrap_or_default()
+                    );
                     println!("moved {n} dead letters back to their queues");
                 }
             }

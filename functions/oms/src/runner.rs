@@ -31,7 +31,9 @@ impl Stages {
         match queue {
             QueueName::Reserve => oms_reserve::handle(store, event).await,
             QueueName::Fulfill => oms_fulfill::handle(store, self.warehouse.as_ref(), event).await,
-            QueueName::Invoice => oms_invoice::handle(store, self.mailer.as_ref(), &self.invoice, event).await,
+            QueueName::Invoice => {
+                oms_invoice::handle(store, self.mailer.as_ref(), &self.invoice, event).await
+            }
             QueueName::Reconcile => oms_reconcile::handle(store, event).await,
             QueueName::WarehouseSim => oms_fulfill::ship_simulated(store, event).await,
         }
@@ -43,14 +45,23 @@ impl Stages {
 pub fn backoff(attempts: u32, receipt: &str) -> Duration {
     let base = 200u64.saturating_mul(1 << attempts.min(11).saturating_sub(1));
     let capped = base.min(300_000);
-    let jitter = receipt.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)) % (capped / 4 + 1);
+    let jitter = receipt
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
+        % (capped / 4 + 1);
     Duration::from_millis(capped - capped / 8 + jitter)
 }
 
 async fn process(consumer: Arc<dyn Consumer>, stages: Arc<Stages>, delivery: Delivery) {
     let event = Envelope::from_json(&delivery.body);
     let (order_id, correlation_id) = match &event {
-        Ok(e) => (e.order_id.as_ref().map(|o| o.to_string()).unwrap_or_default(), e.correlation_id.clone()),
+        Ok(e) => (
+            e.order_id
+                .as_ref()
+                .map(|o| o.to_string())
+                .unwrap_or_default(),
+            e.correlation_id.clone(),
+        ),
         Err(_) => (String::new(), String::new()),
     };
     let result = match event {
@@ -62,7 +73,9 @@ async fn process(consumer: Arc<dyn Consumer>, stages: Arc<Stages>, delivery: Del
         Ok(()) => consumer.ack(&delivery).await,
         Err(StageError::Transient(m)) => {
             tracing::warn!(queue, %order_id, %correlation_id, attempts = delivery.attempts, error = %m, "stage failed, will retry");
-            consumer.retry(&delivery, backoff(delivery.attempts, &delivery.receipt), &m).await
+            consumer
+                .retry(&delivery, backoff(delivery.attempts, &delivery.receipt), &m)
+                .await
         }
         Err(StageError::Permanent(m)) => {
             tracing::error!(queue, %order_id, %correlation_id, error = %m, "stage failed for good, dead-lettered");

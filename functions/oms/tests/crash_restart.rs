@@ -12,12 +12,22 @@ const SECRET: &str = "whsec_crash";
 const ORDERS: usize = 60;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn serve(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_oms"))
-        .args(["serve", "--data-dir", dir.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .env("OMS_API_KEYS", KEY)
         .env("OMS_STRIPE_WEBHOOK_SECRET", SECRET)
         .env("OMS_SIM_SHIP_DELAY_MS", "150")
@@ -31,7 +41,10 @@ fn serve(dir: &std::path::Path, port: u16) -> Child {
 
 /// Messages waiting or in flight, as `oms admin queues` reports them.
 fn pending(dir: &std::path::Path) -> u64 {
-    let out = Command::new(env!("CARGO_BIN_EXE_oms")).args(["admin", "--data-dir", dir.to_str().unwrap(), "queues"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oms"))
+        .args(["admin", "--data-dir", dir.to_str().unwrap(), "queues"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -43,7 +56,10 @@ fn pending(dir: &std::path::Path) -> u64 {
 async fn wait_up(client: &Client) {
     let started = Instant::now();
     while client.get("/healthz").await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "oms serve did not come up");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "oms serve did not come up"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -52,10 +68,16 @@ async fn wait_up(client: &Client) {
 /// storefront retrying after an outage would. Errors are tolerated: the
 /// server may die mid-request.
 async fn place_and_pay(client: &Client, n: usize) -> Option<String> {
-    let answer = client.create_order(&format!("crash-{n}"), &order_body(n, &[("MUG", 1, 1000)])).await.ok()?;
+    let answer = client
+        .create_order(&format!("crash-{n}"), &order_body(n, &[("MUG", 1, 1000)]))
+        .await
+        .ok()?;
     let id = answer.body["id"].as_str()?.to_string();
     let total = answer.body["total"].as_i64()?;
-    client.pay(&format!("evt_crash_{n}"), &id, total, "eur").await.ok()?;
+    client
+        .pay(&format!("evt_crash_{n}"), &id, total, "eur")
+        .await
+        .ok()?;
     Some(id)
 }
 
@@ -63,11 +85,22 @@ async fn place_and_pay(client: &Client, n: usize) -> Option<String> {
 async fn killing_the_server_mid_pipeline_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let client = Client::new(format!("http://127.0.0.1:{port}"), KEY.into(), SECRET.into());
+    let client = Client::new(
+        format!("http://127.0.0.1:{port}"),
+        KEY.into(),
+        SECRET.into(),
+    );
 
     let mut child = serve(dir.path(), port);
     wait_up(&client).await;
-    assert_eq!(client.put_sku("MUG", "Tasse", "19", 1000).await.unwrap().status, 201);
+    assert_eq!(
+        client
+            .put_sku("MUG", "Tasse", "19", 1000)
+            .await
+            .unwrap()
+            .status,
+        201
+    );
     // Send orders concurrently and kill the process while they are in flight.
     let mut set = tokio::task::JoinSet::new();
     for n in 0..ORDERS {
@@ -78,7 +111,10 @@ async fn killing_the_server_mid_pipeline_loses_and_duplicates_nothing() {
     child.kill().unwrap();
     child.wait().unwrap();
     while set.join_next().await.is_some() {}
-    assert!(pending(dir.path()) > 0, "the kill must interrupt work in the queues, or this test proves nothing");
+    assert!(
+        pending(dir.path()) > 0,
+        "the kill must interrupt work in the queues, or this test proves nothing"
+    );
 
     // Second life: killed again while it drains what the first left behind.
     let mut child = serve(dir.path(), port);
@@ -103,11 +139,20 @@ async fn killing_the_server_mid_pipeline_loses_and_duplicates_nothing() {
     for id in &ids {
         loop {
             let o = client.get(&format!("/v1/orders/{id}")).await.unwrap().body;
-            if o["status"] == "shipped" && o["payment_status"] == "paid" && !o["invoice_number"].is_null() {
-                assert!(numbers.insert(o["invoice_number"].as_str().unwrap().to_string()), "duplicate invoice number");
+            if o["status"] == "shipped"
+                && o["payment_status"] == "paid"
+                && !o["invoice_number"].is_null()
+            {
+                assert!(
+                    numbers.insert(o["invoice_number"].as_str().unwrap().to_string()),
+                    "duplicate invoice number"
+                );
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "order {id} stuck: {o}");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "order {id} stuck: {o}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -115,14 +160,35 @@ async fn killing_the_server_mid_pipeline_loses_and_duplicates_nothing() {
     let expected: BTreeSet<String> = (1..=ORDERS).map(|n| format!("INV-{year}-{n:06}")).collect();
     assert_eq!(numbers, expected, "gap-free and unique across crashes");
     let sku = client.get("/v1/skus/MUG").await.unwrap().body;
-    assert_eq!((sku["on_hand"].as_i64(), sku["reserved"].as_i64()), (Some(1000 - ORDERS as i64), Some(0)), "each unit left once");
+    assert_eq!(
+        (sku["on_hand"].as_i64(), sku["reserved"].as_i64()),
+        (Some(1000 - ORDERS as i64), Some(0)),
+        "each unit left once"
+    );
     let report = client.get("/v1/reports/daily").await.unwrap().body;
     assert_eq!(report["orders_captured"], ORDERS);
     assert_eq!(report["invoices_issued"], ORDERS);
-    assert_eq!(report["open_receivables"]["EUR"], 0, "every payment booked exactly once: {report}");
-    assert_eq!(report["payment_mismatches"], 0, "no payment booked twice (that would be an overpayment): {report}");
+    assert_eq!(
+        report["open_receivables"]["EUR"], 0,
+        "every payment booked exactly once: {report}"
+    );
+    assert_eq!(
+        report["payment_mismatches"], 0,
+        "no payment booked twice (that would be an overpayment): {report}"
+    );
     let started = Instant::now();
-    let count = || std::fs::read_dir(dir.path().join("outbox")).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "eml")).count();
+    let count = || {
+        std::fs::read_dir(dir.path().join("outbox"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "eml")
+            })
+            .count()
+    };
     while count() < ORDERS && started.elapsed() < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -131,9 +197,18 @@ async fn killing_the_server_mid_pipeline_loses_and_duplicates_nothing() {
     child.wait().unwrap();
 
     let admin = Command::new(env!("CARGO_BIN_EXE_oms"))
-        .args(["admin", "--data-dir", dir.path().to_str().unwrap(), "dead-letters"])
+        .args([
+            "admin",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "dead-letters",
+        ])
         .output()
         .unwrap();
     assert!(admin.status.success());
-    assert_eq!(String::from_utf8_lossy(&admin.stdout), "", "no dead letters");
+    assert_eq!(
+        String::from_utf8_lossy(&admin.stdout),
+        "",
+        "no dead letters"
+    );
 }

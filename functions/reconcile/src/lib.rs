@@ -5,7 +5,10 @@
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType, Payload};
 use oms_domain::payment::{book, MismatchKind, PaymentEventKind};
-use oms_domain::ports::{ChangeSet, CommitError, Conflict, LedgerEntry, MismatchRecord, OrderWrite, Store, StoredPaymentEvent};
+use oms_domain::ports::{
+    ChangeSet, CommitError, Conflict, LedgerEntry, MismatchRecord, OrderWrite, Store,
+    StoredPaymentEvent,
+};
 use oms_domain::signature::{verify, SignatureError};
 use oms_domain::{stripe, FieldError, OrderId, StageError, StoreError};
 
@@ -37,15 +40,26 @@ pub async fn receive_stripe_event<S: Store + ?Sized>(
 ) -> Result<Receipt, WebhookError> {
     verify(signature, body, secret, now.as_second()).map_err(WebhookError::InvalidSignature)?;
     let event = stripe::parse_event(body).map_err(WebhookError::Invalid)?;
-    let raw = String::from_utf8(body.to_vec()).map_err(|_| WebhookError::Invalid(FieldError::general("body is not UTF-8")))?;
+    let raw = String::from_utf8(body.to_vec())
+        .map_err(|_| WebhookError::Invalid(FieldError::general("body is not UTF-8")))?;
     let order_id = event.order_id.clone().map(OrderId);
-    let message = Envelope::new(EventType::PaymentEventReceived, order_id, &event.event_id, now).with_payload(Payload {
+    let message = Envelope::new(
+        EventType::PaymentEventReceived,
+        order_id,
+        &event.event_id,
+        now,
+    )
+    .with_payload(Payload {
         provider: Some(event.provider.clone()),
         provider_event_id: Some(event.event_id.clone()),
         ..Payload::default()
     });
     let changes = ChangeSet {
-        payment_event: Some(StoredPaymentEvent { event, raw, received_at: now }),
+        payment_event: Some(StoredPaymentEvent {
+            event,
+            raw,
+            received_at: now,
+        }),
         events: vec![message],
         ..ChangeSet::default()
     };
@@ -60,22 +74,42 @@ pub async fn receive_stripe_event<S: Store + ?Sized>(
 /// Consumer of the reconcile queue.
 pub async fn handle<S: Store + ?Sized>(store: &S, event: &Envelope) -> Result<(), StageError> {
     if event.event_type != EventType::PaymentEventReceived {
-        return Err(StageError::Permanent(format!("the reconcile stage does not handle {:?}", event.event_type)));
+        return Err(StageError::Permanent(format!(
+            "the reconcile stage does not handle {:?}",
+            event.event_type
+        )));
     }
-    let (Some(provider), Some(event_id)) = (&event.payload.provider, &event.payload.provider_event_id) else {
-        return Err(StageError::Permanent("PaymentEventReceived without provider event".into()));
+    let (Some(provider), Some(event_id)) =
+        (&event.payload.provider, &event.payload.provider_event_id)
+    else {
+        return Err(StageError::Permanent(
+            "PaymentEventReceived without provider event".into(),
+        ));
     };
     book_payment_event(store, provider, event_id, Timestamp::now()).await
 }
 
 /// Books a stored provider event. The ledger, the mismatches and the
 /// "booked" mark are one atomic change, so a redelivered message books nothing twice.
-pub async fn book_payment_event<S: Store + ?Sized>(store: &S, provider: &str, event_id: &str, now: Timestamp) -> Result<(), StageError> {
+pub async fn book_payment_event<S: Store + ?Sized>(
+    store: &S,
+    provider: &str,
+    event_id: &str,
+    now: Timestamp,
+) -> Result<(), StageError> {
     let stored = store
         .payment_event(provider, event_id)
         .await?
         .ok_or_else(|| StageError::Permanent(format!("no stored {provider} event {event_id}")))?;
     let booked_mark = Some((provider.to_string(), event_id.to_string()));
+    if let PaymentEventKind::Ignored { .. } = stored.event.kind {
+        // Acknowledged and kept for the record; there is nothing to book.
+        let changes = ChangeSet {
+            payment_event_booked: booked_mark,
+            ..ChangeSet::default()
+        };
+        return commit_booking(store, changes).await.map(|_| ());
+    }
     for _ in 0..50 {
         let order = match &stored.event.order_id {
             Some(id) => store.order(&OrderId(id.clone())).await?,
@@ -88,7 +122,10 @@ pub async fn book_payment_event<S: Store + ?Sized>(store: &S, provider: &str, ev
                     order_id: stored.event.order_id.clone().map(OrderId),
                     event_id: event_id.to_string(),
                     kind: MismatchKind::UnknownOrder,
-                    detail: format!("{provider} event names order {:?}, which does not exist", stored.event.order_id),
+                    detail: format!(
+                        "{provider} event names order {:?}, which does not exist",
+                        stored.event.order_id
+                    ),
                     at: now,
                 }],
                 payment_event_booked: booked_mark.clone(),
@@ -96,13 +133,24 @@ pub async fn book_payment_event<S: Store + ?Sized>(store: &S, provider: &str, ev
             };
             return commit_booking(store, changes).await.map(|_| ());
         };
-        let void = matches!(order.status, oms_domain::order::OrderStatus::Cancelled | oms_domain::order::OrderStatus::Rejected);
-        let booking = book(&order.ledger, order.total, order.currency, void, &stored.event.kind);
+        let void = matches!(
+            order.status,
+            oms_domain::order::OrderStatus::Cancelled | oms_domain::order::OrderStatus::Rejected
+        );
+        let booking = book(
+            &order.ledger,
+            order.total,
+            order.currency,
+            void,
+            &stored.event.kind,
+        );
         let mut next = order.clone();
         next.version += 1;
         next.ledger = booking.ledger;
         match &stored.event.kind {
-            PaymentEventKind::Received { .. } if booking.amount != 0 => next.note("payment_received", now),
+            PaymentEventKind::Received { .. } if booking.amount != 0 => {
+                next.note("payment_received", now)
+            }
             PaymentEventKind::Refunded { .. } if booking.amount != 0 => next.note("refunded", now),
             _ => {}
         }
@@ -119,10 +167,19 @@ pub async fn book_payment_event<S: Store + ?Sized>(store: &S, provider: &str, ev
         let mismatches = booking
             .mismatches
             .into_iter()
-            .map(|m| MismatchRecord { order_id: Some(order.id.clone()), event_id: event_id.to_string(), kind: m.kind, detail: m.detail, at: now })
+            .map(|m| MismatchRecord {
+                order_id: Some(order.id.clone()),
+                event_id: event_id.to_string(),
+                kind: m.kind,
+                detail: m.detail,
+                at: now,
+            })
             .collect();
         let changes = ChangeSet {
-            order: Some(OrderWrite { order: next, expected_version: Some(order.version) }),
+            order: Some(OrderWrite {
+                order: next,
+                expected_version: Some(order.version),
+            }),
             ledger,
             mismatches,
             payment_event_booked: booked_mark.clone(),
@@ -132,11 +189,16 @@ pub async fn book_payment_event<S: Store + ?Sized>(store: &S, provider: &str, ev
             return Ok(());
         }
     }
-    Err(StageError::Transient(format!("order of {provider} event {event_id} kept changing")))
+    Err(StageError::Transient(format!(
+        "order of {provider} event {event_id} kept changing"
+    )))
 }
 
 /// `Ok(false)` when the order changed meanwhile and the booking must be redone.
-async fn commit_booking<S: Store + ?Sized>(store: &S, changes: ChangeSet) -> Result<bool, StageError> {
+async fn commit_booking<S: Store + ?Sized>(
+    store: &S,
+    changes: ChangeSet,
+) -> Result<bool, StageError> {
     match store.commit(changes).await {
         Ok(()) => Ok(true),
         Err(CommitError::Conflict(Conflict::OrderChanged)) => Ok(false),

@@ -15,10 +15,19 @@ pub fn parse_date(s: &str) -> Result<Date, String> {
 }
 
 /// The report of one calendar day in UTC.
-pub async fn daily_report<S: Store + ?Sized>(store: &S, date: Date) -> Result<DailyReport, StoreError> {
-    let start = date.to_zoned(TimeZone::UTC).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let end = start.tomorrow().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let facts = store.daily_facts(start.timestamp(), end.timestamp()).await?;
+pub async fn daily_report<S: Store + ?Sized>(
+    store: &S,
+    date: Date,
+) -> Result<DailyReport, StoreError> {
+    let start = date
+        .to_zoned(TimeZone::UTC)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let end = start
+        .tomorrow()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let facts = store
+        .daily_facts(start.timestamp(), end.timestamp())
+        .await?;
     Ok(facts.into_report(date.to_string()))
 }
 
@@ -29,7 +38,14 @@ mod tests {
     #[test]
     fn dates_must_be_iso() {
         assert_eq!(parse_date("2026-11-26").unwrap().to_string(), "2026-11-26");
-        for bad in ["2026-13-01", "2026-02-30", "26-11-2026", "2026-1-1", "today", ""] {
+        for bad in [
+            "2026-13-01",
+            "2026-02-30",
+            "26-11-2026",
+            "2026-1-1",
+            "today",
+            "",
+        ] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
     }

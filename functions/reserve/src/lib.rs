@@ -23,7 +23,9 @@ pub enum ReserveOutcome {
 /// Consumer of the reserve queue.
 pub async fn handle<S: Store + ?Sized>(store: &S, event: &Envelope) -> Result<(), StageError> {
     match event.event_type {
-        EventType::OrderCaptured => reserve_order(store, event.require_order()?, Timestamp::now()).await.map(|_| ()),
+        EventType::OrderCaptured => reserve_order(store, event.require_order()?, Timestamp::now())
+            .await
+            .map(|_| ()),
         EventType::StockReplenished => {
             let sku = event
                 .payload
@@ -32,7 +34,9 @@ pub async fn handle<S: Store + ?Sized>(store: &S, event: &Envelope) -> Result<()
                 .ok_or_else(|| StageError::Permanent("StockReplenished without sku".into()))?;
             retry_backorders(store, sku, Timestamp::now()).await
         }
-        other => Err(StageError::Permanent(format!("the reserve stage does not handle {other:?}"))),
+        other => Err(StageError::Permanent(format!(
+            "the reserve stage does not handle {other:?}"
+        ))),
     }
 }
 
@@ -43,25 +47,43 @@ fn next_version(order: &Order) -> (Order, Option<u64>) {
 }
 
 async fn load<S: Store + ?Sized>(store: &S, id: &OrderId) -> Result<Order, StageError> {
-    store.order(id).await?.ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))
+    store
+        .order(id)
+        .await?
+        .ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))
 }
 
-pub async fn reserve_order<S: Store + ?Sized>(store: &S, id: &OrderId, now: Timestamp) -> Result<ReserveOutcome, StageError> {
+pub async fn reserve_order<S: Store + ?Sized>(
+    store: &S,
+    id: &OrderId,
+    now: Timestamp,
+) -> Result<ReserveOutcome, StageError> {
     for _ in 0..MAX_RACES {
         let order = load(store, id).await?;
-        if !matches!(order.status, OrderStatus::Captured | OrderStatus::Backordered) {
+        if !matches!(
+            order.status,
+            OrderStatus::Captured | OrderStatus::Backordered
+        ) {
             return Ok(ReserveOutcome::NothingToDo(order.status));
         }
         let (mut next, expected) = next_version(&order);
-        next.transition(OrderStatus::Reserved, now).map_err(|e| StageError::Permanent(e.to_string()))?;
+        next.transition(OrderStatus::Reserved, now)
+            .map_err(|e| StageError::Permanent(e.to_string()))?;
         let stock = order
             .units_per_sku()
             .into_iter()
-            .map(|(sku, units)| StockChange { sku, on_hand: 0, reserved: units })
+            .map(|(sku, units)| StockChange {
+                sku,
+                on_hand: 0,
+                reserved: units,
+            })
             .collect();
         let changes = ChangeSet {
             events: vec![Envelope::for_order(EventType::OrderReserved, &next, now)],
-            order: Some(OrderWrite { order: next, expected_version: expected }),
+            order: Some(OrderWrite {
+                order: next,
+                expected_version: expected,
+            }),
             stock,
             ..ChangeSet::default()
         };
@@ -74,12 +96,21 @@ pub async fn reserve_order<S: Store + ?Sized>(store: &S, id: &OrderId, now: Time
                 }
                 (OrderStatus::Backordered, ReserveOutcome::Backordered(short))
             }
-            Err(CommitError::Conflict(Conflict::UnknownSku(sku))) => (OrderStatus::Rejected, ReserveOutcome::Rejected(sku)),
+            Err(CommitError::Conflict(Conflict::UnknownSku(sku))) => {
+                (OrderStatus::Rejected, ReserveOutcome::Rejected(sku))
+            }
             Err(e) => return Err(e.into()),
         };
         let (mut next, expected) = next_version(&order);
-        next.transition(status, now).map_err(|e| StageError::Permanent(e.to_string()))?;
-        let changes = ChangeSet { order: Some(OrderWrite { order: next, expected_version: expected }), ..ChangeSet::default() };
+        next.transition(status, now)
+            .map_err(|e| StageError::Permanent(e.to_string()))?;
+        let changes = ChangeSet {
+            order: Some(OrderWrite {
+                order: next,
+                expected_version: expected,
+            }),
+            ..ChangeSet::default()
+        };
         match store.commit(changes).await {
             Ok(()) => return Ok(outcome),
             Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
@@ -90,7 +121,11 @@ pub async fn reserve_order<S: Store + ?Sized>(store: &S, id: &OrderId, now: Time
 }
 
 /// Tries every backordered order that holds `sku`, oldest first.
-pub async fn retry_backorders<S: Store + ?Sized>(store: &S, sku: &Sku, now: Timestamp) -> Result<(), StageError> {
+pub async fn retry_backorders<S: Store + ?Sized>(
+    store: &S,
+    sku: &Sku,
+    now: Timestamp,
+) -> Result<(), StageError> {
     for id in store.backordered_with(sku).await? {
         reserve_order(store, &id, now).await?;
     }
@@ -109,11 +144,19 @@ pub enum CancelError {
 
 /// Cancels an order that has not shipped. Its reserved units are released in
 /// the same atomic change as the status change, so they are released once.
-pub async fn cancel_order<S: Store + ?Sized>(store: &S, id: &OrderId, now: Timestamp) -> Result<Order, CancelError> {
+pub async fn cancel_order<S: Store + ?Sized>(
+    store: &S,
+    id: &OrderId,
+    now: Timestamp,
+) -> Result<Order, CancelError> {
     for _ in 0..MAX_RACES {
-        let order = store.order(id).await?.ok_or_else(|| CancelError::NotFound(id.clone()))?;
+        let order = store
+            .order(id)
+            .await?
+            .ok_or_else(|| CancelError::NotFound(id.clone()))?;
         let (mut next, expected) = next_version(&order);
-        next.transition(OrderStatus::Cancelled, now).map_err(|e| CancelError::NotCancellable(e.to_string()))?;
+        next.transition(OrderStatus::Cancelled, now)
+            .map_err(|e| CancelError::NotCancellable(e.to_string()))?;
         if let Some(f) = next.fulfillment.as_mut() {
             f.status = FulfillmentStatus::Cancelled;
         }
@@ -121,16 +164,29 @@ pub async fn cancel_order<S: Store + ?Sized>(store: &S, id: &OrderId, now: Times
             order
                 .units_per_sku()
                 .into_iter()
-                .map(|(sku, units)| StockChange { sku, on_hand: 0, reserved: -units })
+                .map(|(sku, units)| StockChange {
+                    sku,
+                    on_hand: 0,
+                    reserved: -units,
+                })
                 .collect()
         } else {
             Vec::new()
         };
-        let changes = ChangeSet { order: Some(OrderWrite { order: next.clone(), expected_version: expected }), stock, ..ChangeSet::default() };
+        let changes = ChangeSet {
+            order: Some(OrderWrite {
+                order: next.clone(),
+                expected_version: expected,
+            }),
+            stock,
+            ..ChangeSet::default()
+        };
         match store.commit(changes).await {
             Ok(()) => return Ok(next),
             Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
-            Err(CommitError::Conflict(c)) => return Err(StoreError::Corrupt(format!("releasing stock: {c}")).into()),
+            Err(CommitError::Conflict(c)) => {
+                return Err(StoreError::Corrupt(format!("releasing stock: {c}")).into())
+            }
             Err(CommitError::Store(e)) => return Err(e.into()),
         }
     }

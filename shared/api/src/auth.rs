@@ -58,11 +58,17 @@ impl ApiKeys {
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| unauthorized("Authorization must be `Bearer <key>`"))?;
-        let role = self.role_of(key.trim()).ok_or_else(|| unauthorized("unknown API key"))?;
+        let role = self
+            .role_of(key.trim())
+            .ok_or_else(|| unauthorized("unknown API key"))?;
         if role == Role::Admin || allowed.contains(&role) {
             Ok(role)
         } else {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("a {role:?} key may not call this route").to_lowercase()))
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("a {role:?} key may not call this route").to_lowercase(),
+            ))
         }
     }
 }

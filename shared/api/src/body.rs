@@ -12,9 +12,17 @@ pub async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
         let too_large = std::error::Error::source(&e)
             .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
         if too_large {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request bodies are limited to {MAX_BODY} bytes"))
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request bodies are limited to {MAX_BODY} bytes"),
+            )
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", format!("could not read the request body: {e}"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                format!("could not read the request body: {e}"),
+            )
         }
     })
 }

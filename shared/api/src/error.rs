@@ -33,17 +33,32 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// 400 for a malformed request or a broken field rule.
     pub fn invalid(e: FieldError) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, code: "validation_failed", message: e.message, field: e.field }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "validation_failed",
+            message: e.message,
+            field: e.field,
+        }
     }
 
     /// 422 for a well-formed request that refers to what does not exist.
     pub fn unprocessable(e: FieldError) -> Self {
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "validation_failed", message: e.message, field: e.field }
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            message: e.message,
+            field: e.field,
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -58,13 +73,23 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage failure");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the service is temporarily unavailable, retry later")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the service is temporarily unavailable, retry later",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, field: self.field } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

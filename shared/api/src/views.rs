@@ -1,6 +1,9 @@
 //! What the API shows of stored things.
 
-use oms_domain::order::{Address, Customer, Discount, FulfillmentStatus, Order, OrderLine, OrderStatus, PaymentMethod, TimelineEntry};
+use oms_domain::order::{
+    Address, Customer, Discount, FulfillmentStatus, Order, OrderLine, OrderStatus, PaymentMethod,
+    TimelineEntry,
+};
 use oms_domain::payment::PaymentStatus;
 use serde::Serialize;
 use utoipa::ToSchema;

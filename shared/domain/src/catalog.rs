@@ -20,7 +20,14 @@ pub struct SkuItem {
 
 impl SkuItem {
     pub fn new(sku: Sku, name: String, tax_rate: TaxRate, on_hand: i64, reserved: i64) -> Self {
-        SkuItem { sku, name, tax_rate, on_hand, reserved, available: (on_hand - reserved).max(0) }
+        SkuItem {
+            sku,
+            name,
+            tax_rate,
+            on_hand,
+            reserved,
+            available: (on_hand - reserved).max(0),
+        }
     }
 }
 
@@ -52,10 +59,19 @@ impl SkuRequest {
         if name.is_empty() || name.chars().count() > 200 {
             return Err(FieldError::new("name", "name must be 1 to 200 characters"));
         }
-        let tax_rate = TaxRate::parse(&self.tax_rate).map_err(|m| FieldError::new("tax_rate", m))?;
+        let tax_rate =
+            TaxRate::parse(&self.tax_rate).map_err(|m| FieldError::new("tax_rate", m))?;
         if !(0..=MAX_ON_HAND).contains(&self.on_hand) {
-            return Err(FieldError::new("on_hand", format!("on_hand must be between 0 and {MAX_ON_HAND}")));
+            return Err(FieldError::new(
+                "on_hand",
+                format!("on_hand must be between 0 and {MAX_ON_HAND}"),
+            ));
         }
-        Ok(SkuUpdate { sku, name, tax_rate, on_hand: self.on_hand })
+        Ok(SkuUpdate {
+            sku,
+            name,
+            tax_rate,
+            on_hand: self.on_hand,
+        })
     }
 }

@@ -10,11 +10,17 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: Some(field.into()), message: message.into() }
+        FieldError {
+            field: Some(field.into()),
+            message: message.into(),
+        }
     }
 
     pub fn general(message: impl Into<String>) -> Self {
-        FieldError { field: None, message: message.into() }
+        FieldError {
+            field: None,
+            message: message.into(),
+        }
     }
 }
 

@@ -32,7 +32,13 @@ pub enum QueueName {
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 5] = [QueueName::Reserve, QueueName::Fulfill, QueueName::Invoice, QueueName::Reconcile, QueueName::WarehouseSim];
+    pub const ALL: [QueueName; 5] = [
+        QueueName::Reserve,
+        QueueName::Fulfill,
+        QueueName::Invoice,
+        QueueName::Reconcile,
+        QueueName::WarehouseSim,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -89,7 +95,12 @@ pub struct Payload {
 }
 
 impl Envelope {
-    pub fn new(event_type: EventType, order_id: Option<OrderId>, correlation_id: &str, at: Timestamp) -> Self {
+    pub fn new(
+        event_type: EventType,
+        order_id: Option<OrderId>,
+        correlation_id: &str,
+        at: Timestamp,
+    ) -> Self {
         Envelope {
             id: format!("evt_{}", ulid::Ulid::new()),
             event_type,
@@ -102,7 +113,12 @@ impl Envelope {
     }
 
     pub fn for_order(event_type: EventType, order: &crate::order::Order, at: Timestamp) -> Self {
-        Envelope::new(event_type, Some(order.id.clone()), &order.correlation_id, at)
+        Envelope::new(
+            event_type,
+            Some(order.id.clone()),
+            &order.correlation_id,
+            at,
+        )
     }
 
     pub fn with_payload(mut self, payload: Payload) -> Self {
@@ -120,16 +136,19 @@ impl Envelope {
         let env: Envelope = serde_json::from_str(body)
             .map_err(|e| crate::StageError::Permanent(format!("unreadable message: {e}")))?;
         if env.version != ENVELOPE_VERSION {
-            return Err(crate::StageError::Permanent(format!("unknown envelope version {}", env.version)));
+            return Err(crate::StageError::Permanent(format!(
+                "unknown envelope version {}",
+                env.version
+            )));
         }
         Ok(env)
     }
 
     /// The order id, which every order event must carry.
     pub fn require_order(&self) -> Result<&OrderId, crate::StageError> {
-        self.order_id
-            .as_ref()
-            .ok_or_else(|| crate::StageError::Permanent(format!("{:?} without order id", self.event_type)))
+        self.order_id.as_ref().ok_or_else(|| {
+            crate::StageError::Permanent(format!("{:?} without order id", self.event_type))
+        })
     }
 }
 
@@ -139,7 +158,12 @@ mod tests {
 
     #[test]
     fn envelope_round_trips_and_routes() {
-        let e = Envelope::new(EventType::OrderCaptured, Some(OrderId::from("ord_1")), "c1", Timestamp::UNIX_EPOCH);
+        let e = Envelope::new(
+            EventType::OrderCaptured,
+            Some(OrderId::from("ord_1")),
+            "c1",
+            Timestamp::UNIX_EPOCH,
+        );
         let back = Envelope::from_json(&e.to_json()).unwrap();
         assert_eq!(back, e);
         assert_eq!(back.event_type.queue(), QueueName::Reserve);
@@ -151,6 +175,8 @@ mod tests {
         assert!(!Envelope::from_json("not json").unwrap_err().is_transient());
         let mut e = Envelope::new(EventType::OrderShipped, None, "c", Timestamp::UNIX_EPOCH);
         e.version = 99;
-        assert!(!Envelope::from_json(&e.to_json()).unwrap_err().is_transient());
+        assert!(!Envelope::from_json(&e.to_json())
+            .unwrap_err()
+            .is_transient());
     }
 }

@@ -65,11 +65,14 @@ impl Sku {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
         if ok {
             Ok(Sku(s.to_string()))
         } else {
-            Err(format!("`{s}` is not a SKU: use 1 to 64 characters of A-Z, a-z, 0-9, '-', '_' or '.'"))
+            Err(format!(
+                "`{s}` is not a SKU: use 1 to 64 characters of A-Z, a-z, 0-9, '-', '_' or '.'"
+            ))
         }
     }
 }

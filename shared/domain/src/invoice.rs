@@ -71,7 +71,12 @@ pub struct Invoice {
 /// Computes the invoice of a shipped order. The per-rate totals are the
 /// legally relevant figures; line net/tax are shown for information and are
 /// split from each line's gross on its own.
-pub fn build_invoice(order: &Order, number: InvoiceNumber, issued_at: Timestamp, seller: Seller) -> Invoice {
+pub fn build_invoice(
+    order: &Order,
+    number: InvoiceNumber,
+    issued_at: Timestamp,
+    seller: Seller,
+) -> Invoice {
     let lines: Vec<InvoiceLine> = order
         .lines
         .iter()
@@ -105,7 +110,12 @@ pub fn build_invoice(order: &Order, number: InvoiceNumber, issued_at: Timestamp,
         .map(|(i, rate)| {
             let gross = weights[i] - discount_parts[i] + shipping_parts[i];
             let (net, tax) = rate.split_gross(gross);
-            TaxTotal { rate: *rate, net, tax, gross }
+            TaxTotal {
+                rate: *rate,
+                net,
+                tax,
+                gross,
+            }
         })
         .collect();
     let total: i64 = tax_totals.iter().map(|t| t.gross).sum();
@@ -141,7 +151,12 @@ mod tests {
     use crate::Sku;
 
     fn seller() -> Seller {
-        Seller { name: "Shop".into(), address: "Street 1".into(), vat_id: "DE1".into(), email: "s@example.com".into() }
+        Seller {
+            name: "Shop".into(),
+            address: "Street 1".into(),
+            vat_id: "DE1".into(),
+            email: "s@example.com".into(),
+        }
     }
 
     #[test]
@@ -170,9 +185,19 @@ mod tests {
         o.total = crate::order::order_total(&o.lines, o.shipping_price, o.discount.as_ref());
         let inv = build_invoice(&o, InvoiceNumber::new(2026, 2), o.captured_at, seller());
         assert_eq!(inv.total, o.total);
-        let by_rate: Vec<(String, i64)> = inv.tax_totals.iter().map(|t| (t.rate.to_string(), t.gross)).collect();
+        let by_rate: Vec<(String, i64)> = inv
+            .tax_totals
+            .iter()
+            .map(|t| (t.rate.to_string(), t.gross))
+            .collect();
         // Goods 1000 @7 % and 2598 @19 %: discount 200 → 56 / 144, shipping 495 → 138 / 357.
-        assert_eq!(by_rate, vec![("7".to_string(), 1000 - 56 + 138), ("19".to_string(), 2598 - 144 + 357)]);
+        assert_eq!(
+            by_rate,
+            vec![
+                ("7".to_string(), 1000 - 56 + 138),
+                ("19".to_string(), 2598 - 144 + 357)
+            ]
+        );
         for t in &inv.tax_totals {
             assert_eq!(t.net + t.tax, t.gross);
             assert_eq!(t.rate.split_gross(t.gross), (t.net, t.tax));

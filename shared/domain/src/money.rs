@@ -13,7 +13,9 @@ pub struct Currency([u8; 3]);
 impl Currency {
     pub fn parse(code: &str) -> Result<Self, String> {
         if currency_exponent(code).is_none() {
-            return Err(format!("`{code}` is not an ISO 4217 currency code in upper case"));
+            return Err(format!(
+                "`{code}` is not an ISO 4217 currency code in upper case"
+            ));
         }
         let b = code.as_bytes();
         Ok(Currency([b[0], b[1], b[2]]))

@@ -8,7 +8,10 @@ use utoipa::ToSchema;
 
 use crate::catalog::SkuItem;
 use crate::codes::is_country;
-use crate::order::{order_total, Address, Customer, Discount, Order, OrderLine, OrderStatus, PaymentMethod, TimelineEntry};
+use crate::order::{
+    order_total, Address, Customer, Discount, Order, OrderLine, OrderStatus, PaymentMethod,
+    TimelineEntry,
+};
 use crate::payment::PaymentLedger;
 use crate::{Currency, FieldError, OrderId, Sku};
 
@@ -56,16 +59,22 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Fiel
         }
         // serde names a missing or unknown field in the message, the path
         // points at its parent: join the two so `field` is exact.
-        let named = ["missing field `", "unknown field `"]
-            .iter()
-            .find_map(|p| message.strip_prefix(p).and_then(|rest| rest.split('`').next()));
+        let named = ["missing field `", "unknown field `"].iter().find_map(|p| {
+            message
+                .strip_prefix(p)
+                .and_then(|rest| rest.split('`').next())
+        });
         let field = match (named, path.as_str()) {
             (Some(name), ".") => name.to_string(),
             (Some(name), p) if !p.ends_with(name) => format!("{p}.{name}"),
             (_, ".") => return FieldError::general(message),
             _ => path,
         };
-        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
         FieldError::new(field, message)
     })
 }
@@ -76,7 +85,10 @@ fn required_text(field: &str, value: &str, max: usize) -> Result<(), FieldError>
         return Err(FieldError::new(field, format!("{field} must not be empty")));
     }
     if n > max {
-        return Err(FieldError::new(field, format!("{field} must be at most {max} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("{field} must be at most {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -86,7 +98,10 @@ fn validate_address(prefix: &str, a: &Address) -> Result<(), FieldError> {
     required_text(&format!("{prefix}.line1"), &a.line1, 200)?;
     if let Some(l2) = &a.line2 {
         if l2.chars().count() > 200 {
-            return Err(FieldError::new(format!("{prefix}.line2"), "line2 must be at most 200 characters"));
+            return Err(FieldError::new(
+                format!("{prefix}.line2"),
+                "line2 must be at most 200 characters",
+            ));
         }
     }
     required_text(&format!("{prefix}.postal_code"), &a.postal_code, 20)?;
@@ -94,7 +109,10 @@ fn validate_address(prefix: &str, a: &Address) -> Result<(), FieldError> {
     if !is_country(&a.country) {
         return Err(FieldError::new(
             format!("{prefix}.country"),
-            format!("`{}` is not an ISO 3166-1 alpha-2 country code in upper case", a.country),
+            format!(
+                "`{}` is not an ISO 3166-1 alpha-2 country code in upper case",
+                a.country
+            ),
         ));
     }
     Ok(())
@@ -111,27 +129,41 @@ pub struct ValidOrder {
 impl OrderRequest {
     /// Checks every field rule of the API contract (400 on failure).
     pub fn validate(self) -> Result<ValidOrder, FieldError> {
-        let currency = Currency::parse(&self.currency).map_err(|m| FieldError::new("currency", m))?;
+        let currency =
+            Currency::parse(&self.currency).map_err(|m| FieldError::new("currency", m))?;
         if let Some(r) = &self.external_ref {
             if r.chars().count() > 255 {
-                return Err(FieldError::new("external_ref", "external_ref must be at most 255 characters"));
+                return Err(FieldError::new(
+                    "external_ref",
+                    "external_ref must be at most 255 characters",
+                ));
             }
         }
         required_text("customer.name", &self.customer.name, 200)?;
         let email = self.customer.email.trim();
-        if email.len() > 254 || !email_address::EmailAddress::is_valid(email) || !email.contains('.') {
-            return Err(FieldError::new("customer.email", format!("`{email}` is not a valid email address")));
+        if email.len() > 254
+            || !email_address::EmailAddress::is_valid(email)
+            || !email.contains('.')
+        {
+            return Err(FieldError::new(
+                "customer.email",
+                format!("`{email}` is not a valid email address"),
+            ));
         }
         validate_address("billing_address", &self.billing_address)?;
         if let Some(a) = &self.shipping_address {
             validate_address("shipping_address", a)?;
         }
         if self.lines.is_empty() || self.lines.len() > MAX_LINES {
-            return Err(FieldError::new("lines", format!("an order has 1 to {MAX_LINES} lines")));
+            return Err(FieldError::new(
+                "lines",
+                format!("an order has 1 to {MAX_LINES} lines"),
+            ));
         }
         let mut skus = Vec::with_capacity(self.lines.len());
         for (i, line) in self.lines.iter().enumerate() {
-            let sku = Sku::parse(&line.sku).map_err(|m| FieldError::new(format!("lines[{i}].sku"), m))?;
+            let sku =
+                Sku::parse(&line.sku).map_err(|m| FieldError::new(format!("lines[{i}].sku"), m))?;
             if !(1..=MAX_QUANTITY).contains(&line.quantity) {
                 return Err(FieldError::new(
                     format!("lines[{i}].quantity"),
@@ -141,25 +173,40 @@ impl OrderRequest {
             if !(0..=MAX_UNIT_PRICE).contains(&line.unit_price) {
                 return Err(FieldError::new(
                     format!("lines[{i}].unit_price"),
-                    format!("unit_price must be an integer from 0 to {MAX_UNIT_PRICE} (minor units)"),
+                    format!(
+                        "unit_price must be an integer from 0 to {MAX_UNIT_PRICE} (minor units)"
+                    ),
                 ));
             }
             skus.push(sku);
         }
         let shipping = self.shipping_price.unwrap_or(0);
         if !(0..=MAX_UNIT_PRICE).contains(&shipping) {
-            return Err(FieldError::new("shipping_price", "shipping_price must be a non-negative integer (minor units)"));
+            return Err(FieldError::new(
+                "shipping_price",
+                "shipping_price must be a non-negative integer (minor units)",
+            ));
         }
         if let Some(d) = &self.discount {
             if d.amount < 0 {
-                return Err(FieldError::new("discount.amount", "discount.amount must not be negative"));
+                return Err(FieldError::new(
+                    "discount.amount",
+                    "discount.amount must not be negative",
+                ));
             }
             let goods: i64 = self.lines.iter().map(|l| l.quantity * l.unit_price).sum();
             if d.amount > goods {
-                return Err(FieldError::new("discount.amount", "discount.amount exceeds the value of the goods"));
+                return Err(FieldError::new(
+                    "discount.amount",
+                    "discount.amount exceeds the value of the goods",
+                ));
             }
         }
-        Ok(ValidOrder { request: self, currency, skus })
+        Ok(ValidOrder {
+            request: self,
+            currency,
+            skus,
+        })
     }
 }
 
@@ -173,12 +220,16 @@ impl ValidOrder {
         correlation_id: String,
         now: Timestamp,
     ) -> Result<Order, FieldError> {
-        let ValidOrder { request, currency, skus } = self;
+        let ValidOrder {
+            request,
+            currency,
+            skus,
+        } = self;
         let mut lines = Vec::with_capacity(skus.len());
         for (i, (sku, line)) in skus.into_iter().zip(&request.lines).enumerate() {
-            let item = catalogue
-                .get(&sku)
-                .ok_or_else(|| FieldError::new(format!("lines[{i}].sku"), format!("unknown SKU `{sku}`")))?;
+            let item = catalogue.get(&sku).ok_or_else(|| {
+                FieldError::new(format!("lines[{i}].sku"), format!("unknown SKU `{sku}`"))
+            })?;
             lines.push(OrderLine {
                 sku,
                 name: item.name.clone(),
@@ -197,14 +248,20 @@ impl ValidOrder {
             a
         };
         let billing = trim(request.billing_address);
-        let shipping = request.shipping_address.map(trim).unwrap_or_else(|| billing.clone());
+        let shipping = request
+            .shipping_address
+            .map(trim)
+            .unwrap_or_else(|| billing.clone());
         Ok(Order {
             id,
             version: 1,
             external_ref: request.external_ref,
             status: OrderStatus::Captured,
             currency,
-            customer: Customer { email: request.customer.email.trim().to_string(), name: request.customer.name.trim().to_string() },
+            customer: Customer {
+                email: request.customer.email.trim().to_string(),
+                name: request.customer.name.trim().to_string(),
+            },
             billing_address: billing,
             shipping_address: shipping,
             lines,
@@ -217,7 +274,10 @@ impl ValidOrder {
             fulfillment: None,
             correlation_id,
             captured_at: now,
-            timeline: vec![TimelineEntry { at: now, event: "captured".into() }],
+            timeline: vec![TimelineEntry {
+                at: now,
+                event: "captured".into(),
+            }],
         })
     }
 }
@@ -250,11 +310,30 @@ mod tests {
 
     #[test]
     fn the_api_example_is_valid_and_totals_2893() {
-        let valid = parse_json::<OrderRequest>(GOOD.as_bytes()).unwrap().validate().unwrap();
+        let valid = parse_json::<OrderRequest>(GOOD.as_bytes())
+            .unwrap()
+            .validate()
+            .unwrap();
         let mut cat = HashMap::new();
         let sku = Sku::from("MUG-BLUE");
-        cat.insert(sku.clone(), SkuItem::new(sku, "Tasse Blau".into(), TaxRate::parse("19").unwrap(), 25, 0));
-        let order = valid.capture(&cat, OrderId::from("ord_1"), "c".into(), Timestamp::UNIX_EPOCH).unwrap();
+        cat.insert(
+            sku.clone(),
+            SkuItem::new(
+                sku,
+                "Tasse Blau".into(),
+                TaxRate::parse("19").unwrap(),
+                25,
+                0,
+            ),
+        );
+        let order = valid
+            .capture(
+                &cat,
+                OrderId::from("ord_1"),
+                "c".into(),
+                Timestamp::UNIX_EPOCH,
+            )
+            .unwrap();
         // 2 × 1299 + 495 shipping − 200 discount (the formula of API.md).
         assert_eq!(order.total, 2893);
         assert_eq!(order.shipping_address, order.billing_address);
@@ -263,19 +342,70 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_named() {
-        assert_eq!(field_of(&with(r#""quantity": 2"#, r#""quantity": 0"#)).as_deref(), Some("lines[0].quantity"));
-        assert_eq!(field_of(&with(r#""quantity": 2"#, r#""quantity": "2""#)).as_deref(), Some("lines[0].quantity"));
-        assert_eq!(field_of(&with(r#""unit_price": 1299"#, r#""unit_price": 12.99"#)).as_deref(), Some("lines[0].unit_price"));
-        assert_eq!(field_of(&with(r#""unit_price": 1299"#, r#""unit_price": -1"#)).as_deref(), Some("lines[0].unit_price"));
-        assert_eq!(field_of(&with(r#""currency": "EUR""#, r#""currency": "eur""#)).as_deref(), Some("currency"));
-        assert_eq!(field_of(&with("erika@example.com", "erika-at-example")).as_deref(), Some("customer.email"));
-        assert_eq!(field_of(&with(r#""country": "DE""#, r#""country": "Germany""#)).as_deref(), Some("billing_address.country"));
-        assert_eq!(field_of(&with(r#""currency": "EUR","#, "")).as_deref(), Some("currency"));
-        assert_eq!(field_of(&with(r#""name": "Erika Mustermann"}"#, r#""name": "Erika", "phone": "1"}"#)).as_deref(), Some("customer.phone"));
-        assert_eq!(field_of(&with(r#""payment_method": "card""#, r#""payment_method": "cash""#)).as_deref(), Some("payment_method"));
-        assert_eq!(field_of(&with(r#""amount": 200"#, r#""amount": 999999"#)).as_deref(), Some("discount.amount"));
-        assert_eq!(field_of(&with(r#""external_ref": "shop-10023","#, r#""colour": "red","#)).as_deref(), Some("colour"));
-        let no_lines = with(r#"[{"sku": "MUG-BLUE", "quantity": 2, "unit_price": 1299}]"#, "[]");
+        assert_eq!(
+            field_of(&with(r#""quantity": 2"#, r#""quantity": 0"#)).as_deref(),
+            Some("lines[0].quantity")
+        );
+        assert_eq!(
+            field_of(&with(r#""quantity": 2"#, r#""quantity": "2""#)).as_deref(),
+            Some("lines[0].quantity")
+        );
+        assert_eq!(
+            field_of(&with(r#""unit_price": 1299"#, r#""unit_price": 12.99"#)).as_deref(),
+            Some("lines[0].unit_price")
+        );
+        assert_eq!(
+            field_of(&with(r#""unit_price": 1299"#, r#""unit_price": -1"#)).as_deref(),
+            Some("lines[0].unit_price")
+        );
+        assert_eq!(
+            field_of(&with(r#""currency": "EUR""#, r#""currency": "eur""#)).as_deref(),
+            Some("currency")
+        );
+        assert_eq!(
+            field_of(&with("erika@example.com", "erika-at-example")).as_deref(),
+            Some("customer.email")
+        );
+        assert_eq!(
+            field_of(&with(r#""country": "DE""#, r#""country": "Germany""#)).as_deref(),
+            Some("billing_address.country")
+        );
+        assert_eq!(
+            field_of(&with(r#""currency": "EUR","#, "")).as_deref(),
+            Some("currency")
+        );
+        assert_eq!(
+            field_of(&with(
+                r#""name": "Erika Mustermann"}"#,
+                r#""name": "Erika", "phone": "1"}"#
+            ))
+            .as_deref(),
+            Some("customer.phone")
+        );
+        assert_eq!(
+            field_of(&with(
+                r#""payment_method": "card""#,
+                r#""payment_method": "cash""#
+            ))
+            .as_deref(),
+            Some("payment_method")
+        );
+        assert_eq!(
+            field_of(&with(r#""amount": 200"#, r#""amount": 999999"#)).as_deref(),
+            Some("discount.amount")
+        );
+        assert_eq!(
+            field_of(&with(
+                r#""external_ref": "shop-10023","#,
+                r#""colour": "red","#
+            ))
+            .as_deref(),
+            Some("colour")
+        );
+        let no_lines = with(
+            r#"[{"sku": "MUG-BLUE", "quantity": 2, "unit_price": 1299}]"#,
+            "[]",
+        );
         assert_eq!(field_of(&no_lines).as_deref(), Some("lines"));
     }
 
@@ -288,8 +418,18 @@ mod tests {
 
     #[test]
     fn unknown_sku_names_the_line() {
-        let valid = parse_json::<OrderRequest>(GOOD.as_bytes()).unwrap().validate().unwrap();
-        let err = valid.capture(&HashMap::new(), OrderId::from("ord_1"), "c".into(), Timestamp::UNIX_EPOCH).unwrap_err();
+        let valid = parse_json::<OrderRequest>(GOOD.as_bytes())
+            .unwrap()
+            .validate()
+            .unwrap();
+        let err = valid
+            .capture(
+                &HashMap::new(),
+                OrderId::from("ord_1"),
+                "c".into(),
+                Timestamp::UNIX_EPOCH,
+            )
+            .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("lines[0].sku"));
     }
 }

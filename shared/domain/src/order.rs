@@ -167,7 +167,10 @@ impl Order {
     /// Moves the order to `to`, recording when. Illegal moves change nothing.
     pub fn transition(&mut self, to: OrderStatus, at: Timestamp) -> Result<(), IllegalTransition> {
         if !self.status.can_become(to) {
-            return Err(IllegalTransition { from: self.status, to });
+            return Err(IllegalTransition {
+                from: self.status,
+                to,
+            });
         }
         self.status = to;
         self.note(to.as_str(), at);
@@ -176,12 +179,18 @@ impl Order {
 
     /// Adds a timeline entry that is not a status change (e.g. `payment_received`).
     pub fn note(&mut self, event: &str, at: Timestamp) {
-        self.timeline.push(TimelineEntry { at, event: event.to_string() });
+        self.timeline.push(TimelineEntry {
+            at,
+            event: event.to_string(),
+        });
     }
 
     /// When the order first reached an event in its timeline.
     pub fn first(&self, event: &str) -> Option<Timestamp> {
-        self.timeline.iter().find(|e| e.event == event).map(|e| e.at)
+        self.timeline
+            .iter()
+            .find(|e| e.event == event)
+            .map(|e| e.at)
     }
 
     /// Units per SKU, with repeated SKUs summed: what a reservation holds.
@@ -234,7 +243,10 @@ pub(crate) mod tests {
             unit_price: 1299,
             tax_rate: TaxRate::parse("19").unwrap(),
         }];
-        let discount = Some(Discount { code: Some("WELCOME10".into()), amount: 200 });
+        let discount = Some(Discount {
+            code: Some("WELCOME10".into()),
+            amount: 200,
+        });
         let total = order_total(&lines, 495, discount.as_ref());
         let at: Timestamp = "2026-11-26T10:00:00Z".parse().unwrap();
         Order {
@@ -243,7 +255,10 @@ pub(crate) mod tests {
             external_ref: Some("shop-10023".into()),
             status: Captured,
             currency: eur,
-            customer: Customer { email: "erika@example.com".into(), name: "Erika Mustermann".into() },
+            customer: Customer {
+                email: "erika@example.com".into(),
+                name: "Erika Mustermann".into(),
+            },
             billing_address: address.clone(),
             shipping_address: address,
             lines,
@@ -256,7 +271,10 @@ pub(crate) mod tests {
             fulfillment: None,
             correlation_id: "corr".into(),
             captured_at: at,
-            timeline: vec![TimelineEntry { at, event: "captured".into() }],
+            timeline: vec![TimelineEntry {
+                at,
+                event: "captured".into(),
+            }],
         }
     }
 
@@ -280,13 +298,22 @@ pub(crate) mod tests {
     fn illegal_transitions_are_refused_and_change_nothing() {
         let mut o = sample_order();
         let t = o.captured_at;
-        assert_eq!(o.transition(Shipped, t), Err(IllegalTransition { from: Captured, to: Shipped }));
+        assert_eq!(
+            o.transition(Shipped, t),
+            Err(IllegalTransition {
+                from: Captured,
+                to: Shipped
+            })
+        );
         assert_eq!(o.status, Captured);
         assert_eq!(o.timeline.len(), 1);
         o.transition(Reserved, t).unwrap();
         o.transition(HandedOff, t).unwrap();
         o.transition(Shipped, t).unwrap();
-        assert!(o.transition(Cancelled, t).is_err(), "shipped orders cannot be cancelled");
+        assert!(
+            o.transition(Cancelled, t).is_err(),
+            "shipped orders cannot be cancelled"
+        );
         let mut c = sample_order();
         c.transition(Cancelled, t).unwrap();
         assert!(c.transition(Cancelled, t).is_err(), "cancel happens once");
@@ -295,8 +322,19 @@ pub(crate) mod tests {
 
     #[test]
     fn every_status_pair_matches_the_table() {
-        let all = [Captured, Reserved, Backordered, Rejected, HandedOff, Shipped, Cancelled];
-        let legal: usize = all.iter().map(|a| all.iter().filter(|b| a.can_become(**b)).count()).sum();
+        let all = [
+            Captured,
+            Reserved,
+            Backordered,
+            Rejected,
+            HandedOff,
+            Shipped,
+            Cancelled,
+        ];
+        let legal: usize = all
+            .iter()
+            .map(|a| all.iter().filter(|b| a.can_become(**b)).count())
+            .sum();
         assert_eq!(legal, 4 + 3 + 3 + 2);
         for terminal in [Shipped, Cancelled, Rejected] {
             assert!(all.iter().all(|s| !terminal.can_become(*s)));

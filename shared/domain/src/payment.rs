@@ -66,7 +66,11 @@ pub enum PaymentEventKind {
     /// Money arrived: `amount` in minor units of `currency`.
     Received { amount: i64, currency: String },
     /// The charge `charge_id` has now been refunded by `cumulative` in total.
-    Refunded { charge_id: String, cumulative: i64, currency: String },
+    Refunded {
+        charge_id: String,
+        cumulative: i64,
+        currency: String,
+    },
     /// An event type we accept but do not book (acknowledged, stored, ignored).
     Ignored { event_type: String },
 }
@@ -115,11 +119,17 @@ pub fn book(
     let wrong_currency = |c: &str| {
         (!c.eq_ignore_ascii_case(order_currency.as_str())).then(|| Mismatch {
             kind: MismatchKind::WrongCurrency,
-            detail: format!("paid in {} but the order is in {order_currency}", c.to_uppercase()),
+            detail: format!(
+                "paid in {} but the order is in {order_currency}",
+                c.to_uppercase()
+            ),
         })
     };
     match kind {
-        PaymentEventKind::Received { amount: received, currency } => {
+        PaymentEventKind::Received {
+            amount: received,
+            currency,
+        } => {
             if let Some(m) = wrong_currency(currency) {
                 mismatches.push(m);
             } else {
@@ -133,7 +143,11 @@ pub fn book(
                 }
             }
         }
-        PaymentEventKind::Refunded { charge_id, cumulative, currency } => {
+        PaymentEventKind::Refunded {
+            charge_id,
+            cumulative,
+            currency,
+        } => {
             if let Some(m) = wrong_currency(currency) {
                 mismatches.push(m);
             } else {
@@ -146,7 +160,11 @@ pub fn book(
                 if next.refunded() > next.received {
                     mismatches.push(Mismatch {
                         kind: MismatchKind::RefundExceedsPayment,
-                        detail: format!("refunded {} but received {}", next.refunded(), next.received),
+                        detail: format!(
+                            "refunded {} but received {}",
+                            next.refunded(),
+                            next.received
+                        ),
                     });
                 }
             }
@@ -159,7 +177,11 @@ pub fn book(
             detail: format!("paid {} for a total of {order_total}", next.net_paid()),
         });
     }
-    Booking { ledger: next, amount, mismatches }
+    Booking {
+        ledger: next,
+        amount,
+        mismatches,
+    }
 }
 
 #[cfg(test)]
@@ -171,7 +193,10 @@ mod tests {
     }
 
     fn received(amount: i64, currency: &str) -> PaymentEventKind {
-        PaymentEventKind::Received { amount, currency: currency.into() }
+        PaymentEventKind::Received {
+            amount,
+            currency: currency.into(),
+        }
     }
 
     #[test]
@@ -188,7 +213,13 @@ mod tests {
 
     #[test]
     fn overpayment_is_booked_and_flagged_once() {
-        let b = book(&PaymentLedger::default(), 1000, eur(), false, &received(1500, "eur"));
+        let b = book(
+            &PaymentLedger::default(),
+            1000,
+            eur(),
+            false,
+            &received(1500, "eur"),
+        );
         assert_eq!(b.ledger.status(1000), PaymentStatus::Overpaid);
         assert_eq!(b.mismatches[0].kind, MismatchKind::Overpaid);
         let again = book(&b.ledger, 1000, eur(), false, &received(1, "eur"));
@@ -197,7 +228,13 @@ mod tests {
 
     #[test]
     fn wrong_currency_is_not_booked() {
-        let b = book(&PaymentLedger::default(), 1000, eur(), false, &received(1000, "usd"));
+        let b = book(
+            &PaymentLedger::default(),
+            1000,
+            eur(),
+            false,
+            &received(1000, "usd"),
+        );
         assert_eq!(b.ledger.received, 0);
         assert_eq!(b.amount, 0);
         assert_eq!(b.mismatches[0].kind, MismatchKind::WrongCurrency);
@@ -205,27 +242,54 @@ mod tests {
 
     #[test]
     fn refunds_are_cumulative_per_charge() {
-        let paid = book(&PaymentLedger::default(), 1000, eur(), false, &received(1000, "eur")).ledger;
-        let refund = |c: i64| PaymentEventKind::Refunded { charge_id: "ch_1".into(), cumulative: c, currency: "eur".into() };
+        let paid = book(
+            &PaymentLedger::default(),
+            1000,
+            eur(),
+            false,
+            &received(1000, "eur"),
+        )
+        .ledger;
+        let refund = |c: i64| PaymentEventKind::Refunded {
+            charge_id: "ch_1".into(),
+            cumulative: c,
+            currency: "eur".into(),
+        };
         let b = book(&paid, 1000, eur(), false, &refund(300));
-        assert_eq!((b.amount, b.ledger.status(1000)), (-300, PaymentStatus::PartiallyPaid));
+        assert_eq!(
+            (b.amount, b.ledger.status(1000)),
+            (-300, PaymentStatus::PartiallyPaid)
+        );
         let stale = book(&b.ledger, 1000, eur(), false, &refund(300));
         assert_eq!(stale.amount, 0);
         let full = book(&b.ledger, 1000, eur(), false, &refund(1000));
-        assert_eq!((full.amount, full.ledger.status(1000)), (-700, PaymentStatus::Refunded));
+        assert_eq!(
+            (full.amount, full.ledger.status(1000)),
+            (-700, PaymentStatus::Refunded)
+        );
         assert_eq!(full.ledger.net_paid(), 0);
     }
 
     #[test]
     fn refund_beyond_receipts_is_flagged() {
-        let refund = PaymentEventKind::Refunded { charge_id: "ch_1".into(), cumulative: 50, currency: "eur".into() };
+        let refund = PaymentEventKind::Refunded {
+            charge_id: "ch_1".into(),
+            cumulative: 50,
+            currency: "eur".into(),
+        };
         let b = book(&PaymentLedger::default(), 1000, eur(), false, &refund);
         assert_eq!(b.mismatches[0].kind, MismatchKind::RefundExceedsPayment);
     }
 
     #[test]
     fn payment_for_cancelled_order_is_flagged() {
-        let b = book(&PaymentLedger::default(), 1000, eur(), true, &received(1000, "eur"));
+        let b = book(
+            &PaymentLedger::default(),
+            1000,
+            eur(),
+            true,
+            &received(1000, "eur"),
+        );
         assert_eq!(b.mismatches[0].kind, MismatchKind::PaidAfterCancellation);
         assert_eq!(b.ledger.received, 1000);
     }

@@ -145,7 +145,11 @@ impl From<CommitError> for StageError {
 pub trait Store: Send + Sync {
     /// Creates or updates an item and sets its absolute `on_hand`; returns
     /// the item and whether it was created. Publishes `events` with it.
-    async fn put_sku(&self, update: SkuUpdate, events: Vec<Envelope>) -> Result<(SkuItem, bool), CommitError>;
+    async fn put_sku(
+        &self,
+        update: SkuUpdate,
+        events: Vec<Envelope>,
+    ) -> Result<(SkuItem, bool), CommitError>;
     async fn skus(&self, skus: &[Sku]) -> Result<HashMap<Sku, SkuItem>, StoreError>;
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError>;
@@ -158,9 +162,17 @@ pub trait Store: Send + Sync {
     /// The last sequence number issued in `series` (0 if none).
     async fn last_invoice_sequence(&self, series: &str) -> Result<u64, StoreError>;
     async fn invoice_emailed(&self, number: &InvoiceNumber) -> Result<bool, StoreError>;
-    async fn mark_invoice_emailed(&self, number: &InvoiceNumber, at: Timestamp) -> Result<(), StoreError>;
+    async fn mark_invoice_emailed(
+        &self,
+        number: &InvoiceNumber,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
 
-    async fn payment_event(&self, provider: &str, event_id: &str) -> Result<Option<StoredPaymentEvent>, StoreError>;
+    async fn payment_event(
+        &self,
+        provider: &str,
+        event_id: &str,
+    ) -> Result<Option<StoredPaymentEvent>, StoreError>;
 
     async fn daily_facts(&self, from: Timestamp, to: Timestamp) -> Result<DailyFacts, StoreError>;
 
@@ -228,6 +240,11 @@ pub trait Consumer: Send + Sync {
     async fn ack(&self, delivery: &Delivery) -> Result<(), StoreError>;
     /// Makes the message visible again after `delay`; dead-letters it once
     /// it has been received `max_attempts` times.
-    async fn retry(&self, delivery: &Delivery, delay: Duration, error: &str) -> Result<(), StoreError>;
+    async fn retry(
+        &self,
+        delivery: &Delivery,
+        delay: Duration,
+        error: &str,
+    ) -> Result<(), StoreError>;
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), StoreError>;
 }

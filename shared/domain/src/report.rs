@@ -100,6 +100,13 @@ mod tests {
     #[test]
     fn lead_time_of_nothing_is_none() {
         assert_eq!(lead_time(vec![]), None);
-        assert_eq!(lead_time(vec![30, 10, 20]), Some(LeadTime { p50: 20, p95: 30, max: 30 }));
+        assert_eq!(
+            lead_time(vec![30, 10, 20]),
+            Some(LeadTime {
+                p50: 20,
+                p95: 30,
+                max: 30
+            })
+        );
     }
 }

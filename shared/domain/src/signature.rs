@@ -39,14 +39,23 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 /// Checks a `t=…,v1=…` header. Any of several `v1` values may match (Stripe
 /// sends one per active secret while a secret is rolled). The comparison is
 /// constant-time.
-pub fn verify(header: Option<&str>, body: &[u8], secret: &[u8], now: i64) -> Result<(), SignatureError> {
+pub fn verify(
+    header: Option<&str>,
+    body: &[u8],
+    secret: &[u8],
+    now: i64,
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let mut timestamp = None;
     let mut candidates = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
-            Some(("t", v)) => timestamp = Some(v.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
-            Some(("v1", v)) => candidates.push(hex::decode(v).map_err(|_| SignatureError::Malformed)?),
+            Some(("t", v)) => {
+                timestamp = Some(v.parse::<i64>().map_err(|_| SignatureError::Malformed)?)
+            }
+            Some(("v1", v)) => {
+                candidates.push(hex::decode(v).map_err(|_| SignatureError::Malformed)?)
+            }
             Some(_) => {}
             None => return Err(SignatureError::Malformed),
         }
@@ -59,7 +68,10 @@ pub fn verify(header: Option<&str>, body: &[u8], secret: &[u8], now: i64) -> Res
         return Err(SignatureError::Stale);
     }
     let expected = mac(secret, timestamp, body);
-    if candidates.iter().any(|c| expected.clone().verify_slice(c).is_ok()) {
+    if candidates
+        .iter()
+        .any(|c| expected.clone().verify_slice(c).is_ok())
+    {
         Ok(())
     } else {
         Err(SignatureError::Mismatch)
@@ -82,13 +94,31 @@ mod tests {
     #[test]
     fn tampering_staleness_and_wrong_secret_are_refused() {
         let h = sign(SECRET, 1_700_000_000, BODY);
-        assert_eq!(verify(Some(&h), br#"{"id":"evt_2"}"#, SECRET, 1_700_000_000), Err(SignatureError::Mismatch));
-        assert_eq!(verify(Some(&h), BODY, b"other", 1_700_000_000), Err(SignatureError::Mismatch));
-        assert_eq!(verify(Some(&h), BODY, SECRET, 1_700_000_301), Err(SignatureError::Stale));
-        assert_eq!(verify(Some(&h), BODY, SECRET, 1_699_999_699), Err(SignatureError::Stale));
+        assert_eq!(
+            verify(Some(&h), br#"{"id":"evt_2"}"#, SECRET, 1_700_000_000),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(Some(&h), BODY, b"other", 1_700_000_000),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(Some(&h), BODY, SECRET, 1_700_000_301),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify(Some(&h), BODY, SECRET, 1_699_999_699),
+            Err(SignatureError::Stale)
+        );
         assert_eq!(verify(None, BODY, SECRET, 0), Err(SignatureError::Missing));
-        assert_eq!(verify(Some("t=abc,v1=00"), BODY, SECRET, 0), Err(SignatureError::Malformed));
-        assert_eq!(verify(Some("v1=00"), BODY, SECRET, 0), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify(Some("t=abc,v1=00"), BODY, SECRET, 0),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify(Some("v1=00"), BODY, SECRET, 0),
+            Err(SignatureError::Malformed)
+        );
     }
 
     #[test]

@@ -22,7 +22,8 @@ impl TaxRate {
 
     /// Parses `"19"`, `"7.0"` or `"5.5"`: at most two decimals, 0 to 100.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let err = || format!("`{s}` is not a percentage between 0 and 100 with at most two decimals");
+        let err =
+            || format!("`{s}` is not a percentage between 0 and 100 with at most two decimals");
         let (int, frac) = match s.split_once('.') {
             Some((i, f)) => (i, f),
             None => (s, ""),
@@ -86,7 +87,14 @@ mod tests {
 
     #[test]
     fn parses_and_prints_percentages() {
-        for (input, bp, shown) in [("19", 1900, "19"), ("7", 700, "7"), ("5.5", 550, "5.5"), ("19.00", 1900, "19"), ("0", 0, "0"), ("2.15", 215, "2.15")] {
+        for (input, bp, shown) in [
+            ("19", 1900, "19"),
+            ("7", 700, "7"),
+            ("5.5", 550, "5.5"),
+            ("19.00", 1900, "19"),
+            ("0", 0, "0"),
+            ("2.15", 215, "2.15"),
+        ] {
             let r = TaxRate::parse(input).unwrap();
             assert_eq!(r.basis_points(), bp, "{input}");
             assert_eq!(r.to_string(), shown, "{input}");

@@ -38,12 +38,22 @@ impl Embedded {
     pub fn open(path: &Path, settings: QueueSettings) -> Result<Self, StoreError> {
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sql_err)?;
         schema::migrate(&conn).map_err(sql_err)?;
-        let wake = QueueName::ALL.into_iter().map(|q| (q, Arc::new(Notify::new()))).collect();
-        Ok(Embedded { conn: Arc::new(Mutex::new(conn)), wake: Arc::new(wake), settings, path: path.to_path_buf() })
+        let wake = QueueName::ALL
+            .into_iter()
+            .map(|q| (q, Arc::new(Notify::new())))
+            .collect();
+        Ok(Embedded {
+            conn: Arc::new(Mutex::new(conn)),
+            wake: Arc::new(wake),
+            settings,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {

@@ -30,11 +30,18 @@ impl Mailer for MailFolder {
         let safe: String = email
             .id
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let path = self.dir.join(format!("{safe}.eml"));
         let tmp = self.dir.join(format!(".{safe}.eml.tmp"));
-        let io = |e: std::io::Error| StageError::Transient(format!("writing {}: {e}", path.display()));
+        let io =
+            |e: std::io::Error| StageError::Transient(format!("writing {}: {e}", path.display()));
         tokio::fs::write(&tmp, &email.mime).await.map_err(io)?;
         tokio::fs::rename(&tmp, &path).await.map_err(io)?;
         Ok(())

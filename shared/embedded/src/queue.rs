@@ -22,7 +22,10 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        QueueSettings { visibility_timeout: Duration::from_secs(30), max_attempts: 8 }
+        QueueSettings {
+            visibility_timeout: Duration::from_secs(30),
+            max_attempts: 8,
+        }
     }
 }
 
@@ -55,8 +58,12 @@ impl Embedded {
     /// Messages waiting or in flight per queue.
     pub async fn queue_depths(&self) -> Result<Vec<(String, u64)>, StoreError> {
         self.call(|conn| {
-            let mut stmt = conn.prepare("SELECT queue, COUNT(*) FROM queue GROUP BY queue ORDER BY queue").map_err(sql_err)?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))).map_err(sql_err)?;
+            let mut stmt = conn
+                .prepare("SELECT queue, COUNT(*) FROM queue GROUP BY queue ORDER BY queue")
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+                .map_err(sql_err)?;
             rows.collect::<Result<_, _>>().map_err(sql_err)
         })
         .await
@@ -175,7 +182,12 @@ impl Consumer for Embedded {
 
     async fn retry(&self, d: &Delivery, delay: Duration, error: &str) -> Result<(), StoreError> {
         if d.attempts >= self.settings.max_attempts {
-            return self.dead_letter(d, &format!("gave up after {} attempts: {error}", d.attempts)).await;
+            return self
+                .dead_letter(
+                    d,
+                    &format!("gave up after {} attempts: {error}", d.attempts),
+                )
+                .await;
         }
         let (id, attempts) = parse_receipt(&d.receipt)?;
         let error = error.to_string();

@@ -7,7 +7,9 @@ use oms_domain::event::{Envelope, QueueName};
 use oms_domain::invoice::Invoice;
 use oms_domain::order::Order;
 use oms_domain::payment::PaymentEvent;
-use oms_domain::ports::{ChangeSet, CommitError, Conflict, IdempotencyRecord, Store, StoredPaymentEvent};
+use oms_domain::ports::{
+    ChangeSet, CommitError, Conflict, IdempotencyRecord, Store, StoredPaymentEvent,
+};
 use oms_domain::report::DailyFacts;
 use oms_domain::{FulfillmentId, InvoiceNumber, OrderId, Sku, StoreError, TaxRate};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -30,13 +32,25 @@ fn parse_order(doc: String) -> Result<Order, StoreError> {
 }
 
 /// Inserts events into their queues inside the caller's transaction.
-pub(crate) fn enqueue(tx: &Transaction, events: &[Envelope], delay_ms: i64) -> Result<(), StoreError> {
+pub(crate) fn enqueue(
+    tx: &Transaction,
+    events: &[Envelope],
+    delay_ms: i64,
+) -> Result<(), StoreError> {
     let now = now_ms();
     let mut stmt = tx
-        .prepare_cached("INSERT INTO queue (queue, body, visible_ms, enqueued_ms) VALUES (?1, ?2, ?3, ?4)")
+        .prepare_cached(
+            "INSERT INTO queue (queue, body, visible_ms, enqueued_ms) VALUES (?1, ?2, ?3, ?4)",
+        )
         .map_err(sql_err)?;
     for e in events {
-        stmt.execute(params![e.event_type.queue().as_str(), e.to_json(), now + delay_ms, now]).map_err(sql_err)?;
+        stmt.execute(params![
+            e.event_type.queue().as_str(),
+            e.to_json(),
+            now + delay_ms,
+            now
+        ])
+        .map_err(sql_err)?;
     }
     Ok(())
 }
@@ -115,7 +129,9 @@ fn apply(tx: &Transaction, c: &ChangeSet) -> Result<(), CommitError> {
             .map_err(sql_err)?;
         if n == 0 {
             let exists: Option<i64> = tx
-                .query_row("SELECT 1 FROM skus WHERE sku = ?1", [s.sku.as_str()], |r| r.get(0))
+                .query_row("SELECT 1 FROM skus WHERE sku = ?1", [s.sku.as_str()], |r| {
+                    r.get(0)
+                })
                 .optional()
                 .map_err(sql_err)?;
             if exists.is_none() {
@@ -134,7 +150,14 @@ fn apply(tx: &Transaction, c: &ChangeSet) -> Result<(), CommitError> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (key) DO NOTHING",
             )
             .and_then(|mut s| {
-                s.execute(params![r.key, r.body_hash, r.status, r.response, r.order_id.as_str(), r.created_at.as_millisecond()])
+                s.execute(params![
+                    r.key,
+                    r.body_hash,
+                    r.status,
+                    r.response,
+                    r.order_id.as_str(),
+                    r.created_at.as_millisecond()
+                ])
             })
             .map_err(sql_err)?;
         if n == 0 {
@@ -224,21 +247,34 @@ fn apply(tx: &Transaction, c: &ChangeSet) -> Result<(), CommitError> {
     Ok(())
 }
 
-fn sums(conn: &Connection, sql: &str, from: i64, to: i64) -> Result<BTreeMap<String, i64>, StoreError> {
+fn sums(
+    conn: &Connection,
+    sql: &str,
+    from: i64,
+    to: i64,
+) -> Result<BTreeMap<String, i64>, StoreError> {
     let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
     let rows = stmt
-        .query_map(params![from, to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .query_map(params![from, to], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
         .map_err(sql_err)?;
     rows.collect::<Result<_, _>>().map_err(sql_err)
 }
 
 fn count(conn: &Connection, sql: &str, from: i64, to: i64) -> Result<u64, StoreError> {
-    conn.query_row(sql, params![from, to], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(sql_err)
+    conn.query_row(sql, params![from, to], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .map_err(sql_err)
 }
 
 #[async_trait]
 impl Store for Embedded {
-    async fn put_sku(&self, u: SkuUpdate, events: Vec<Envelope>) -> Result<(SkuItem, bool), CommitError> {
+    async fn put_sku(
+        &self,
+        u: SkuUpdate,
+        events: Vec<Envelope>,
+    ) -> Result<(SkuItem, bool), CommitError> {
         let result = self
             .call(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
@@ -279,11 +315,17 @@ impl Store for Embedded {
         let skus = skus.to_vec();
         self.call(move |conn| {
             let mut stmt = conn
-                .prepare_cached("SELECT sku, name, tax_rate_bp, on_hand, reserved FROM skus WHERE sku = ?1")
+                .prepare_cached(
+                    "SELECT sku, name, tax_rate_bp, on_hand, reserved FROM skus WHERE sku = ?1",
+                )
                 .map_err(sql_err)?;
             let mut found = HashMap::new();
             for sku in skus {
-                if let Some(item) = stmt.query_row([sku.as_str()], read_sku).optional().map_err(sql_err)? {
+                if let Some(item) = stmt
+                    .query_row([sku.as_str()], read_sku)
+                    .optional()
+                    .map_err(sql_err)?
+                {
                     found.insert(sku, item);
                 }
             }
@@ -325,7 +367,9 @@ impl Store for Embedded {
                      WHERE s.sku = ?1 AND o.status = 'backordered' ORDER BY o.captured_ms, o.id",
                 )
                 .map_err(sql_err)?;
-            let ids = stmt.query_map([sku.as_str()], |r| r.get::<_, String>(0)).map_err(sql_err)?;
+            let ids = stmt
+                .query_map([sku.as_str()], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?;
             ids.map(|r| r.map(OrderId).map_err(sql_err)).collect()
         })
         .await
@@ -357,10 +401,15 @@ impl Store for Embedded {
         let number = number.clone();
         self.call(move |conn| {
             let doc: Option<String> = conn
-                .query_row("SELECT doc FROM invoices WHERE number = ?1", [number.as_str()], |r| r.get(0))
+                .query_row(
+                    "SELECT doc FROM invoices WHERE number = ?1",
+                    [number.as_str()],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(sql_err)?;
-            doc.map(|d| serde_json::from_str(&d).map_err(json_err)).transpose()
+            doc.map(|d| serde_json::from_str(&d).map_err(json_err))
+                .transpose()
         })
         .await
     }
@@ -369,7 +418,11 @@ impl Store for Embedded {
         let series = series.to_string();
         self.call(move |conn| {
             let last: Option<i64> = conn
-                .query_row("SELECT last FROM invoice_series WHERE series = ?1", [series], |r| r.get(0))
+                .query_row(
+                    "SELECT last FROM invoice_series WHERE series = ?1",
+                    [series],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(sql_err)?;
             Ok(last.unwrap_or(0) as u64)
@@ -381,7 +434,11 @@ impl Store for Embedded {
         let number = number.clone();
         self.call(move |conn| {
             let at: Option<Option<i64>> = conn
-                .query_row("SELECT emailed_ms FROM invoices WHERE number = ?1", [number.as_str()], |r| r.get(0))
+                .query_row(
+                    "SELECT emailed_ms FROM invoices WHERE number = ?1",
+                    [number.as_str()],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(sql_err)?;
             Ok(matches!(at, Some(Some(_))))
@@ -389,7 +446,11 @@ impl Store for Embedded {
         .await
     }
 
-    async fn mark_invoice_emailed(&self, number: &InvoiceNumber, at: Timestamp) -> Result<(), StoreError> {
+    async fn mark_invoice_emailed(
+        &self,
+        number: &InvoiceNumber,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         let number = number.clone();
         self.call(move |conn| {
             conn.execute(
@@ -402,7 +463,11 @@ impl Store for Embedded {
         .await
     }
 
-    async fn payment_event(&self, provider: &str, event_id: &str) -> Result<Option<StoredPaymentEvent>, StoreError> {
+    async fn payment_event(
+        &self,
+        provider: &str,
+        event_id: &str,
+    ) -> Result<Option<StoredPaymentEvent>, StoreError> {
         let (provider, event_id) = (provider.to_string(), event_id.to_string());
         self.call(move |conn| {
             let row: Option<(String, String, i64)> = conn
@@ -471,9 +536,15 @@ impl Store for Embedded {
     }
 
     async fn commit(&self, changes: ChangeSet) -> Result<(), CommitError> {
-        let queues: Vec<QueueName> = changes.events.iter().map(|e| e.event_type.queue()).collect();
+        let queues: Vec<QueueName> = changes
+            .events
+            .iter()
+            .map(|e| e.event_type.queue())
+            .collect();
         self.call(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
             match apply(&tx, &changes) {
                 Ok(()) => {
                     tx.commit().map_err(sql_err)?;

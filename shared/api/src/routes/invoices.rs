@@ -10,7 +10,11 @@ use crate::{AppState, Role};
 
 async fn load(state: &AppState, number: String) -> Result<Invoice, ApiError> {
     let number = InvoiceNumber(number);
-    state.store.invoice(&number).await?.ok_or_else(|| ApiError::not_found(format!("no invoice {number}")))
+    state
+        .store
+        .invoice(&number)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no invoice {number}")))
 }
 
 /// An invoice: lines with net, tax and gross, tax totals per rate, discount,
@@ -18,7 +22,11 @@ async fn load(state: &AppState, number: String) -> Result<Invoice, ApiError> {
 #[utoipa::path(get, path = "/v1/invoices/{number}", tag = "invoices", params(("number" = String, Path, example = "INV-2026-000001")),
     responses((status = 200, body = Invoice), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_invoice(State(state): State<AppState>, Path(number): Path<String>, headers: HeaderMap) -> Result<Json<Invoice>, ApiError> {
+pub async fn get_invoice(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Invoice>, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Storefront])?;
     Ok(Json(load(&state, number).await?))
 }
@@ -27,13 +35,20 @@ pub async fn get_invoice(State(state): State<AppState>, Path(number): Path<Strin
 #[utoipa::path(get, path = "/v1/invoices/{number}/pdf", tag = "invoices", params(("number" = String, Path)),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_invoice_pdf(State(state): State<AppState>, Path(number): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn get_invoice_pdf(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Storefront])?;
     let invoice = load(&state, number).await?;
     let pdf = oms_invoice::render_pdf(&invoice);
     let mut response = pdf.into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{}.pdf\"", invoice.number)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

@@ -22,26 +22,43 @@ use crate::{AppState, Role};
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "idempotency_conflict"),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody, description = "unknown SKU, named by its line")),
     security(("bearer" = [])))]
-pub async fn create_order(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn create_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Storefront])?;
-    let key = check_idempotency_key(headers.get("idempotency-key").and_then(|v| v.to_str().ok())).map_err(ApiError::invalid)?;
+    let key = check_idempotency_key(headers.get("idempotency-key").and_then(|v| v.to_str().ok()))
+        .map_err(ApiError::invalid)?;
     let bytes = read_body(body).await?;
     let correlation = super::correlation_id(&headers);
-    let captured = capture_order(state.store.as_ref(), key, &bytes, &correlation, Timestamp::now(), order_json)
-        .await
-        .map_err(|e| match e {
-            CaptureError::Invalid(f) => ApiError::invalid(f),
-            CaptureError::Unprocessable(f) => ApiError::unprocessable(f),
-            CaptureError::IdempotencyConflict => ApiError::new(StatusCode::CONFLICT, "idempotency_conflict", e.to_string()),
-            CaptureError::Store(s) => s.into(),
-        })?;
+    let captured = capture_order(
+        state.store.as_ref(),
+        key,
+        &bytes,
+        &correlation,
+        Timestamp::now(),
+        order_json,
+    )
+    .await
+    .map_err(|e| match e {
+        CaptureError::Invalid(f) => ApiError::invalid(f),
+        CaptureError::Unprocessable(f) => ApiError::unprocessable(f),
+        CaptureError::IdempotencyConflict => {
+            ApiError::new(StatusCode::CONFLICT, "idempotency_conflict", e.to_string())
+        }
+        CaptureError::Store(s) => s.into(),
+    })?;
     if !captured.replayed {
         tracing::info!(order_id = %captured.order_id, correlation_id = %correlation, "order captured");
     }
     let status = StatusCode::from_u16(captured.status).unwrap_or(StatusCode::CREATED);
     let mut response = (status, captured.body).into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/orders/{}", captured.order_id)) {
         h.insert(header::LOCATION, location);
     }
@@ -55,9 +72,17 @@ pub async fn create_order(State(state): State<AppState>, headers: HeaderMap, bod
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_order(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<OrderView>, ApiError> {
+pub async fn get_order(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<OrderView>, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Storefront])?;
-    let order = state.store.order(&OrderId(id.clone())).await?.ok_or_else(|| ApiError::not_found(format!("no order {id}")))?;
+    let order = state
+        .store
+        .order(&OrderId(id.clone()))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no order {id}")))?;
     Ok(Json(OrderView::from(&order)))
 }
 
@@ -66,7 +91,11 @@ pub async fn get_order(State(state): State<AppState>, Path(id): Path<String>, he
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "shipped, cancelled or rejected already")),
     security(("bearer" = [])))]
-pub async fn cancel_order(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<OrderView>, ApiError> {
+pub async fn cancel_order(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<OrderView>, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Storefront])?;
     match cancel(state.store.as_ref(), &OrderId(id), Timestamp::now()).await {
         Ok(order) => {

@@ -18,15 +18,36 @@ use crate::AppState;
     request_body(content = serde_json::Value, description = "a Stripe event"),
     responses((status = 200, body = WebhookAck), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody, description = "invalid_signature"),
         (status = 413, body = ErrorBody)))]
-pub async fn stripe_events(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Json<WebhookAck>, ApiError> {
+pub async fn stripe_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<WebhookAck>, ApiError> {
     let bytes = read_body(body).await?;
-    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
     let secret = &state.config.stripe_webhook_secret;
-    match receive_stripe_event(state.store.as_ref(), secret, signature, &bytes, Timestamp::now()).await {
-        Ok(receipt) => Ok(Json(WebhookAck { received: true, duplicate: receipt == Receipt::Duplicate })),
+    match receive_stripe_event(
+        state.store.as_ref(),
+        secret,
+        signature,
+        &bytes,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(receipt) => Ok(Json(WebhookAck {
+            received: true,
+            duplicate: receipt == Receipt::Duplicate,
+        })),
         Err(WebhookError::InvalidSignature(e)) => {
             tracing::warn!(reason = %e, "stripe webhook refused");
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", e.to_string()))
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                e.to_string(),
+            ))
         }
         Err(WebhookError::Invalid(f)) => Err(ApiError::invalid(f)),
         Err(WebhookError::Store(e)) => Err(e.into()),

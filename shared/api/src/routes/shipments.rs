@@ -29,12 +29,21 @@ pub async fn post_shipment(
     let bytes = read_body(body).await?;
     let shipment: ShipmentRequest = parse_json(&bytes).map_err(ApiError::invalid)?;
     shipment.validate().map_err(ApiError::invalid)?;
-    match record_shipment(state.store.as_ref(), &FulfillmentId(id), &shipment, Timestamp::now()).await {
+    match record_shipment(
+        state.store.as_ref(),
+        &FulfillmentId(id),
+        &shipment,
+        Timestamp::now(),
+    )
+    .await
+    {
         Ok(order) => {
             tracing::info!(order_id = %order.id, correlation_id = %order.correlation_id, "shipment recorded");
             Ok(Json(OrderView::from(&order)))
         }
-        Err(ShipmentError::NotFound(id)) => Err(ApiError::not_found(format!("no fulfillment {id}"))),
+        Err(ShipmentError::NotFound(id)) => {
+            Err(ApiError::not_found(format!("no fulfillment {id}")))
+        }
         Err(ShipmentError::Conflict(m)) => Err(ApiError::conflict(m)),
         Err(ShipmentError::Store(e)) => Err(e.into()),
     }

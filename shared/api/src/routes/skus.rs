@@ -29,12 +29,32 @@ pub async fn put_sku(
 ) -> Result<(StatusCode, Json<SkuItem>), ApiError> {
     state.config.keys.authorize(&headers, &[])?;
     let bytes = read_body(body).await?;
-    let update = parse_json::<SkuRequest>(&bytes).and_then(|r| r.validate(&sku)).map_err(ApiError::invalid)?;
-    let replenished = Envelope::new(EventType::StockReplenished, None, &super::correlation_id(&headers), Timestamp::now())
-        .with_payload(Payload { sku: Some(update.sku.clone()), ..Payload::default() });
+    let update = parse_json::<SkuRequest>(&bytes)
+        .and_then(|r| r.validate(&sku))
+        .map_err(ApiError::invalid)?;
+    let replenished = Envelope::new(
+        EventType::StockReplenished,
+        None,
+        &super::correlation_id(&headers),
+        Timestamp::now(),
+    )
+    .with_payload(Payload {
+        sku: Some(update.sku.clone()),
+        ..Payload::default()
+    });
     match state.store.put_sku(update, vec![replenished]).await {
-        Ok((item, created)) => Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(item))),
-        Err(CommitError::Conflict(c @ Conflict::BelowReserved(_))) => Err(ApiError { field: Some("on_hand".into()), ..ApiError::conflict(c.to_string()) }),
+        Ok((item, created)) => Ok((
+            if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            Json(item),
+        )),
+        Err(CommitError::Conflict(c @ Conflict::BelowReserved(_))) => Err(ApiError {
+            field: Some("on_hand".into()),
+            ..ApiError::conflict(c.to_string())
+        }),
         Err(CommitError::Conflict(c)) => Err(ApiError::conflict(c.to_string())),
         Err(CommitError::Store(e)) => Err(e.into()),
     }
@@ -45,9 +65,19 @@ pub async fn put_sku(
     params(("sku" = String, Path)),
     responses((status = 200, body = SkuItem), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_sku(State(state): State<AppState>, Path(sku): Path<String>, headers: HeaderMap) -> Result<Json<SkuItem>, ApiError> {
-    state.config.keys.authorize(&headers, &[Role::Storefront, Role::Warehouse])?;
+pub async fn get_sku(
+    State(state): State<AppState>,
+    Path(sku): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<SkuItem>, ApiError> {
+    state
+        .config
+        .keys
+        .authorize(&headers, &[Role::Storefront, Role::Warehouse])?;
     let sku = Sku(sku);
     let mut found = state.store.skus(std::slice::from_ref(&sku)).await?;
-    found.remove(&sku).map(Json).ok_or_else(|| ApiError::not_found(format!("no SKU {sku}")))
+    found
+        .remove(&sku)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no SKU {sku}")))
 }
