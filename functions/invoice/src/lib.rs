@@ -17,6 +17,8 @@ use oms_domain::ports::{
 };
 use oms_domain::{InvoiceNumber, OrderId, StageError};
 
+static NUMBERING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[derive(Debug, Clone)]
 pub struct InvoiceConfig {
     pub seller: Seller,
@@ -67,6 +69,11 @@ pub async fn issue_invoice<S: Store + ?Sized>(
 ) -> Result<InvoiceNumber, StageError> {
     let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
     let series = InvoiceNumber::series(year);
+    // Within one process, numbering is taken in turns: without this, a batch
+    // of n concurrent shipments costs O(n²) attempts, as all but one lose
+    // each round. Across processes the conditional write alone keeps numbers
+    // gap-free, and a loser simply tries the next number.
+    let _turn = NUMBERING.lock().await;
     // Each round loses only to another invoice taking the same number, so
     // some invoice is issued in every round: this ends.
     for _ in 0..1000 {

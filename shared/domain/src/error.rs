@@ -25,7 +25,7 @@ impl FieldError {
 }
 
 /// What a storage adapter can fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The store could not be reached or was busy: worth another try.
     #[error("storage unavailable: {0}")]

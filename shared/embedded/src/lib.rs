@@ -15,22 +15,52 @@ use oms_domain::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc;
+use std::sync::Arc;
 use tokio::sync::Notify;
+
+/// Called with the outcome of the group commit a job was part of.
+type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// Work for the database thread. Writing jobs work inside a savepoint.
+type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
+
+/// Most jobs one group commit takes.
+const GROUP: usize = 256;
 
 /// Handle to the SQLite database. Cheap to clone.
 ///
-/// One connection behind a mutex: SQLite serialises writers anyway, and with
-/// WAL plus `synchronous=NORMAL` a commit is a write to the log, not an
-/// fsync, so one connection sustains tens of thousands of small transactions
-/// per second. Calls run on tokio's blocking pool so they never stall the
-/// async workers.
+/// One thread owns the one connection and runs jobs in order (SQLite
+/// serialises writers anyway). Jobs that queue up while it works are run in
+/// one transaction, each inside its own savepoint, and committed together
+/// (group commit): a job that fails rolls back only its own savepoint, and no
+/// caller hears "done" before the group is committed. With WAL and
+/// `synchronous=NORMAL` a commit is an append to the log, not an fsync.
 #[derive(Clone)]
 pub struct Embedded {
-    conn: Arc<Mutex<Connection>>,
+    jobs: mpsc::Sender<Job>,
     wake: Arc<HashMap<QueueName, Arc<Notify>>>,
     settings: QueueSettings,
     path: PathBuf,
+}
+
+fn run_jobs(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let grouped = conn.execute_batch("BEGIN").is_ok();
+        let mut replies = vec![first(&mut conn)];
+        while replies.len() < GROUP {
+            match jobs.try_recv() {
+                Ok(job) => replies.push(job(&mut conn)),
+                Err(_) => break,
+            }
+        }
+        let outcome = if grouped { conn.execute_batch("COMMIT").map_err(sql_err) } else { Ok(()) };
+        if outcome.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for reply in replies {
+            reply(outcome.clone());
+        }
+    }
 }
 
 impl Embedded {
@@ -48,8 +78,13 @@ impl Embedded {
             .into_iter()
             .map(|q| (q, Arc::new(Notify::new())))
             .collect();
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("oms-sqlite".into())
+            .spawn(move || run_jobs(conn, queue))
+            .map_err(|e| StoreError::Unavailable(format!("starting the database thread: {e}")))?;
         Ok(Embedded {
-            conn: Arc::new(Mutex::new(conn)),
+            jobs,
             wake: Arc::new(wake),
             settings,
             path: path.to_path_buf(),
@@ -71,19 +106,22 @@ impl Embedded {
         }
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` on the database thread; answers once its group is committed.
+    /// A writing `f` must do its writes inside `conn.savepoint()`.
     async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("storage task failed: {e}")))?
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            Box::new(move |committed: Result<(), StoreError>| {
+                let _ = answer.send(committed.and(result));
+            })
+        });
+        self.jobs.send(job).map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
+        answered.await.map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?
     }
 }
 

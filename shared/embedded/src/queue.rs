@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use oms_domain::event::{Envelope, QueueName};
 use oms_domain::ports::{Consumer, Delivery, Publisher};
 use oms_domain::StoreError;
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::params;
 use std::time::Duration;
 
 use crate::store::enqueue;
@@ -97,7 +97,7 @@ impl Embedded {
     pub async fn redrive(&self, id: Option<i64>) -> Result<usize, StoreError> {
         let moved = self
             .call(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+                let tx = conn.savepoint().map_err(sql_err)?;
                 let filter = if id.is_some() { "WHERE id = ?1" } else { "WHERE ?1 IS NULL" };
                 let now = now_ms();
                 let n = tx
@@ -121,7 +121,7 @@ impl Publisher for Embedded {
     async fn publish(&self, event: Envelope, delay: Duration) -> Result<(), StoreError> {
         let queue = event.event_type.queue();
         self.call(move |conn| {
-            let tx = conn.transaction().map_err(sql_err)?;
+            let tx = conn.savepoint().map_err(sql_err)?;
             enqueue(&tx, std::slice::from_ref(&event), delay.as_millis() as i64)?;
             tx.commit().map_err(sql_err)
         })
@@ -138,7 +138,7 @@ impl Consumer for Embedded {
     async fn receive(&self, queue: QueueName, max: usize) -> Result<Vec<Delivery>, StoreError> {
         let invisible_for = self.settings.visibility_timeout.as_millis() as i64;
         self.call(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+            let tx = conn.savepoint().map_err(sql_err)?;
             let now = now_ms();
             let taken: Vec<(i64, String, i64)> = {
                 let mut stmt = tx
@@ -206,7 +206,7 @@ impl Consumer for Embedded {
         let (id, attempts) = parse_receipt(&d.receipt)?;
         let reason = reason.to_string();
         self.call(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+            let tx = conn.savepoint().map_err(sql_err)?;
             let n = tx
                 .execute(
                     "INSERT INTO dead_letters (queue, body, attempts, reason, failed_ms)

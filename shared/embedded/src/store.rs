@@ -1,4 +1,4 @@
-//! `Store` on SQLite: every change set is one `BEGIN IMMEDIATE` transaction.
+//! `Store` on SQLite: every change set is one savepoint, all or nothing, inside the database thread's group commit.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -12,7 +12,7 @@ use oms_domain::ports::{
 };
 use oms_domain::report::DailyFacts;
 use oms_domain::{FulfillmentId, InvoiceNumber, OrderId, Sku, StoreError, TaxRate};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::{json_err, now_ms, sql_err, Embedded};
@@ -33,7 +33,7 @@ fn parse_order(doc: String) -> Result<Order, StoreError> {
 
 /// Inserts events into their queues inside the caller's transaction.
 pub(crate) fn enqueue(
-    tx: &Transaction,
+    tx: &Connection,
     events: &[Envelope],
     delay_ms: i64,
 ) -> Result<(), StoreError> {
@@ -55,7 +55,7 @@ pub(crate) fn enqueue(
     Ok(())
 }
 
-fn write_order(tx: &Transaction, order: &Order, expected: Option<u64>) -> Result<(), CommitError> {
+fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<(), CommitError> {
     let doc = serde_json::to_string(order).map_err(json_err)?;
     let ms = |e: &str| order.first(e).map(|t| t.as_millisecond());
     let fulfillment = order.fulfillment.as_ref().map(|f| f.id.to_string());
@@ -114,7 +114,7 @@ fn write_order(tx: &Transaction, order: &Order, expected: Option<u64>) -> Result
     Ok(())
 }
 
-fn apply(tx: &Transaction, c: &ChangeSet) -> Result<(), CommitError> {
+fn apply(tx: &Connection, c: &ChangeSet) -> Result<(), CommitError> {
     if let Some(w) = &c.order {
         write_order(tx, &w.order, w.expected_version)?;
     }
@@ -277,7 +277,7 @@ impl Store for Embedded {
     ) -> Result<(SkuItem, bool), CommitError> {
         let result = self
             .call(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+                let tx = conn.savepoint().map_err(sql_err)?;
                 let reserved: Option<i64> = tx
                     .query_row("SELECT reserved FROM skus WHERE sku = ?1", [u.sku.as_str()], |r| r.get(0))
                     .optional()
@@ -542,15 +542,14 @@ impl Store for Embedded {
             .map(|e| e.event_type.queue())
             .collect();
         self.call(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
+            let tx = conn.savepoint()
                 .map_err(sql_err)?;
             match apply(&tx, &changes) {
                 Ok(()) => {
                     tx.commit().map_err(sql_err)?;
                     Ok(Ok(()))
                 }
-                // Dropping the transaction rolls back everything it did.
+                // Dropping the savepoint rolls back everything it did.
                 Err(e) => Ok(Err(e)),
             }
         })
