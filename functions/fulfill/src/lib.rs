@@ -11,11 +11,11 @@ pub use simulated::{ship_simulated, SimulatedWarehouse};
 
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
-use oms_domain::order::{Fulfillment, FulfillmentStatus, Order, OrderStatus};
+use oms_domain::order::{FulfillmentStatus, Order, OrderStatus};
 use oms_domain::ports::{
     ChangeSet, CommitError, Conflict, HandOff, HandOffLine, OrderWrite, Store, Warehouse,
 };
-use oms_domain::{FulfillmentId, OrderId, StageError};
+use oms_domain::{OrderId, StageError};
 
 const MAX_RACES: usize = 50;
 
@@ -56,8 +56,9 @@ async fn save<S: Store + ?Sized>(
     }
 }
 
-/// Records the fulfillment before calling the warehouse, so a shipment report
-/// that beats our own bookkeeping still finds it; then marks it handed off.
+/// Hands a reserved order's fulfillment (created with the reservation) to
+/// the warehouse, then marks it handed off. A shipment report may beat that
+/// mark; then there is nothing left to do.
 pub async fn hand_off_order<S, W>(
     store: &S,
     warehouse: &W,
@@ -68,32 +69,17 @@ where
     S: Store + ?Sized,
     W: Warehouse + ?Sized,
 {
-    let mut order = None;
-    for _ in 0..MAX_RACES {
-        let current = store
-            .order(id)
-            .await?
-            .ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))?;
-        if current.status != OrderStatus::Reserved {
-            return Ok(()); // cancelled, or handed off already
-        }
-        if current.fulfillment.is_some() {
-            order = Some(current);
-            break;
-        }
-        let mut next = current.clone();
-        next.fulfillment = Some(Fulfillment {
-            id: FulfillmentId::for_order(id),
-            status: FulfillmentStatus::Pending,
-            carrier: None,
-            tracking_number: None,
-        });
-        if save(store, &current, next).await? {
-            continue; // reload to see it stored
-        }
+    let order = store
+        .order(id)
+        .await?
+        .ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))?;
+    if order.status != OrderStatus::Reserved {
+        return Ok(()); // cancelled, or handed off already
     }
-    let order = order.ok_or_else(|| StageError::Transient(format!("order {id} kept changing")))?;
-    let fulfillment = order.fulfillment.as_ref().expect("checked above");
+    let fulfillment = order
+        .fulfillment
+        .as_ref()
+        .ok_or_else(|| StageError::Permanent(format!("reserved order {id} has no fulfillment")))?;
     let request = HandOff {
         fulfillment_id: fulfillment.id.clone(),
         order_id: order.id.clone(),
@@ -108,11 +94,8 @@ where
         shipping_address: order.shipping_address.clone(),
     };
     warehouse.hand_off(&request).await?;
+    let mut current = order;
     for _ in 0..MAX_RACES {
-        let current = store
-            .order(id)
-            .await?
-            .ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))?;
         if current.status != OrderStatus::Reserved {
             return Ok(()); // shipped already (a fast warehouse) or cancelled meanwhile
         }
@@ -125,6 +108,10 @@ where
         if save(store, &current, next).await? {
             return Ok(());
         }
+        current = store
+            .order(id)
+            .await?
+            .ok_or_else(|| StageError::Permanent(format!("unknown order {id}")))?;
     }
     Err(StageError::Transient(format!("order {id} kept changing")))
 }

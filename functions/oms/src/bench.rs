@@ -82,7 +82,7 @@ pub async fn run(orders: usize, concurrency: usize, data_dir: PathBuf) -> Result
         if started.elapsed() > limit {
             bail!("only {invoiced} of {orders} orders were invoiced after {limit:?}");
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let total = started.elapsed();
     latencies.sort_unstable();

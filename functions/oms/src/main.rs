@@ -39,6 +39,9 @@ enum Command {
         orders: usize,
         #[arg(long, default_value_t = 100)]
         concurrency: usize,
+        /// Parent folder of the bench's fresh data dir (default: the system temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Operate the queues of a data dir (while or after serving it).
     Admin {
@@ -114,12 +117,17 @@ async fn main() -> Result<()> {
         Command::Bench {
             orders,
             concurrency,
+            dir,
         } => {
             anyhow::ensure!(
                 orders > 0 && concurrency > 0,
                 "--orders and --concurrency must be at least 1"
             );
-            let dir = fresh_dir("bench");
+            let name = fresh_dir("bench")
+                .file_name()
+                .map(|n| n.to_owned())
+                .unwrap_or_default();
+            let dir = dir.unwrap_or_else(std::env::temp_dir).join(name);
             let result = oms::bench::run(orders, concurrency, dir.clone()).await;
             let _ = std::fs::remove_dir_all(&dir);
             result?;

@@ -13,6 +13,8 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 const BATCH: usize = 32;
+/// Messages of one queue in work at once.
+const IN_FLIGHT: usize = 64;
 /// Delayed messages (retries, the simulated warehouse) are looked for this often.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -88,7 +90,8 @@ async fn process(consumer: Arc<dyn Consumer>, stages: Arc<Stages>, delivery: Del
     }
 }
 
-/// Works one queue until `shutdown` turns true.
+/// Works one queue until `shutdown` turns true, keeping up to `IN_FLIGHT`
+/// messages in work: a slow message does not hold up the next batch.
 pub async fn run_queue(
     consumer: Arc<dyn Consumer>,
     stages: Arc<Stages>,
@@ -96,29 +99,38 @@ pub async fn run_queue(
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut running = JoinSet::new();
     while !*shutdown.borrow() {
-        let batch = match consumer.receive(queue, BATCH).await {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::error!(queue = queue.as_str(), error = %e, "receiving failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
+        while running.try_join_next().is_some() {}
+        let room = IN_FLIGHT - running.len();
+        let mut taken = 0;
+        if room > 0 {
+            match consumer.receive(queue, room.min(BATCH)).await {
+                Ok(batch) => {
+                    taken = batch.len();
+                    for delivery in batch {
+                        running.spawn(process(consumer.clone(), stages.clone(), delivery));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(queue = queue.as_str(), error = %e, "receiving failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
             }
-        };
-        if batch.is_empty() {
+        }
+        if taken == 0 {
+            // Nothing due: wait for new work, a delayed message, or the end.
             tokio::select! {
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
                 _ = shutdown.changed() => {}
             }
-            continue;
+        } else if running.len() >= IN_FLIGHT {
+            running.join_next().await;
         }
-        let mut running = JoinSet::new();
-        for delivery in batch {
-            running.spawn(process(consumer.clone(), stages.clone(), delivery));
-        }
-        while running.join_next().await.is_some() {}
     }
+    while running.join_next().await.is_some() {}
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
-use oms_domain::order::{FulfillmentStatus, Order, OrderStatus};
+use oms_domain::order::{Fulfillment, FulfillmentStatus, Order, OrderStatus};
 use oms_domain::ports::{ChangeSet, CommitError, Conflict, OrderWrite, StockChange, Store};
-use oms_domain::{OrderId, Sku, StageError, StoreError};
+use oms_domain::{FulfillmentId, OrderId, Sku, StageError, StoreError};
 
 /// Optimistic writes are retried this often when the order changed meanwhile.
 const MAX_RACES: usize = 50;
@@ -69,6 +69,14 @@ pub async fn reserve_order<S: Store + ?Sized>(
         let (mut next, expected) = next_version(&order);
         next.transition(OrderStatus::Reserved, now)
             .map_err(|e| StageError::Permanent(e.to_string()))?;
+        // The fulfillment exists from the moment its units are held, so the
+        // fulfill stage and an early shipment report always find it.
+        next.fulfillment = Some(Fulfillment {
+            id: FulfillmentId::for_order(id),
+            status: FulfillmentStatus::Pending,
+            carrier: None,
+            tracking_number: None,
+        });
         let stock = order
             .units_per_sku()
             .into_iter()

@@ -53,7 +53,11 @@ fn run_jobs(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let outcome = if grouped { conn.execute_batch("COMMIT").map_err(sql_err) } else { Ok(()) };
+        let outcome = if grouped {
+            conn.execute_batch("COMMIT").map_err(sql_err)
+        } else {
+            Ok(())
+        };
         if outcome.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
@@ -120,8 +124,12 @@ impl Embedded {
                 let _ = answer.send(committed.and(result));
             })
         });
-        self.jobs.send(job).map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
-        answered.await.map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?
     }
 }
 

@@ -11,12 +11,18 @@ use std::path::PathBuf;
 #[derive(Clone)]
 pub struct MailFolder {
     dir: PathBuf,
+    /// One file operation at a time: parallel creates in one directory
+    /// contend for its lock in the kernel and cost far more than they gain.
+    turn: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 impl MailFolder {
     pub fn new(dir: PathBuf) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
-        Ok(MailFolder { dir })
+        Ok(MailFolder {
+            dir,
+            turn: Default::default(),
+        })
     }
 
     pub fn dir(&self) -> &std::path::Path {
@@ -40,10 +46,14 @@ impl Mailer for MailFolder {
             .collect();
         let path = self.dir.join(format!("{safe}.eml"));
         let tmp = self.dir.join(format!(".{safe}.eml.tmp"));
-        let io =
-            |e: std::io::Error| StageError::Transient(format!("writing {}: {e}", path.display()));
-        tokio::fs::write(&tmp, &email.mime).await.map_err(io)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(io)?;
-        Ok(())
+        let turn = self.turn.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn.lock().unwrap_or_else(|p| p.into_inner());
+            std::fs::write(&tmp, &email.mime)
+                .and_then(|_| std::fs::rename(&tmp, &path))
+                .map_err(|e| StageError::Transient(format!("writing {}: {e}", path.display())))
+        })
+        .await
+        .map_err(|e| StageError::Transient(format!("mail task failed: {e}")))?
     }
 }

@@ -542,8 +542,7 @@ impl Store for Embedded {
             .map(|e| e.event_type.queue())
             .collect();
         self.call(move |conn| {
-            let tx = conn.savepoint()
-                .map_err(sql_err)?;
+            let tx = conn.savepoint().map_err(sql_err)?;
             match apply(&tx, &changes) {
                 Ok(()) => {
                     tx.commit().map_err(sql_err)?;
