@@ -130,12 +130,23 @@ impl Harness {
         self.wait(id, |o| o["status"] == status).await
     }
 
+    /// The invoice emails written so far, by invoice number.
     pub fn emails(&self) -> Vec<String> {
+        self.outbox_files("INV-")
+    }
+
+    /// Every `.eml` in the outbox whose name starts with `prefix`.
+    pub fn outbox_files(&self, prefix: &str) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(&self.running.outbox)
             .map(|d| {
                 d.filter_map(|e| e.ok())
                     .map(|e| e.path())
                     .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with(prefix))
+                    })
                     .collect()
             })
             .unwrap_or_default();

@@ -722,6 +722,89 @@ async fn routes_errors_and_openapi() {
             "{method} {path} is missing from the OpenAPI document"
         );
     }
-    assert_eq!(paths.len(), 9);
+    assert!(paths
+        .get("/v1/reports/daily/email")
+        .and_then(|p| p.get("post"))
+        .is_some());
+    assert_eq!(paths.len(), 10);
     assert!(doc["components"]["schemas"]["OrderRequest"].is_object());
+}
+
+#[tokio::test]
+async fn the_daily_report_is_emailed_to_finance() {
+    let h = Harness::simulated(Duration::from_secs(60)).await;
+    // At start, yesterday's report is sent once.
+    let yesterday = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .yesterday()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while h.outbox_files(&format!("report-{yesterday}")).is_empty()
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let scheduled = h.outbox_files(&format!("report-{yesterday}"));
+    assert_eq!(scheduled.len(), 1);
+    assert!(
+        scheduled[0].contains("To: <finance@shop.example>"),
+        "{}",
+        scheduled[0]
+    );
+
+    h.stock("MUG", "19", 5).await;
+    h.place("rep-1", &[("MUG", 1, 1000)]).await;
+    let forbidden = raw(
+        &h,
+        "POST",
+        "/v1/reports/daily/email",
+        Some(STOREFRONT_KEY),
+        &[],
+        None,
+    )
+    .await;
+    assert_error(&forbidden, 403, "forbidden");
+    let sent = raw(
+        &h,
+        "POST",
+        "/v1/reports/daily/email",
+        Some(ADMIN_KEY),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!((sent.0, sent.1["orders_captured"].as_u64()), (202, Some(1)));
+    let today = sent.1["date"].as_str().unwrap().to_string();
+    let mail = &h.outbox_files(&format!("report-{today}"))[0];
+    assert!(mail.contains(&format!("Subject: Daily report {today}")));
+    assert!(mail.contains("Orders captured      1"), "{mail}");
+    let bad = raw(
+        &h,
+        "POST",
+        "/v1/reports/daily/email?date=yesterday",
+        Some(ADMIN_KEY),
+        &[],
+        None,
+    )
+    .await;
+    assert_error(&bad, 400, "validation_failed");
+}
+
+#[tokio::test]
+async fn without_a_finance_address_the_report_cannot_be_emailed() {
+    let h = Harness::start(|s| s.invoice.finance_email = None).await;
+    assert_error(
+        &raw(
+            &h,
+            "POST",
+            "/v1/reports/daily/email",
+            Some(ADMIN_KEY),
+            &[],
+            None,
+        )
+        .await,
+        409,
+        "conflict",
+    );
 }

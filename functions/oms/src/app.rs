@@ -16,6 +16,36 @@ use tokio::task::JoinSet;
 
 use crate::config::{stored_secret, Settings};
 use crate::runner::{run_queue, Stages};
+use oms_report::ReportMail;
+
+/// Emails the previous UTC day's report to finance once: at start if it was
+/// not sent yet, then after each midnight. The mail folder is the record of
+/// what was sent (`report-<date>.eml`). In AWS a schedule does this.
+async fn email_reports_daily(
+    store: Arc<dyn Store>,
+    mailer: MailFolder,
+    mail: ReportMail,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        let today = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
+        if let Ok(yesterday) = today.yesterday() {
+            if !mailer.contains(&format!("report-{yesterday}")) {
+                if let Err(e) =
+                    oms_report::email_daily_report(store.as_ref(), &mailer, &mail, yesterday).await
+                {
+                    tracing::error!(error = %e, date = %yesterday, "emailing the daily report failed; will retry");
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
 
 /// A running pipeline. Dropping it without [`Running::stop`] aborts its tasks.
 pub struct Running {
@@ -116,7 +146,7 @@ pub async fn start(settings: Settings) -> Result<Running> {
     let store_port: Arc<dyn Store> = Arc::new(store.clone());
     let stages = Arc::new(Stages {
         store: store_port.clone(),
-        mailer,
+        mailer: mailer.clone(),
         warehouse,
         invoice: settings.invoice.clone(),
     });
@@ -133,10 +163,28 @@ pub async fn start(settings: Settings) -> Result<Running> {
         ));
     }
 
+    let report_mail = settings.invoice.finance_email.clone().map(|to| ReportMail {
+        from: settings.invoice.mail_from.clone(),
+        to,
+    });
+    if let Some(mail) = &report_mail {
+        notes.push(format!(
+            "the daily report goes to {} after each UTC midnight",
+            mail.to
+        ));
+        tasks.spawn(email_reports_daily(
+            store_port.clone(),
+            mailer.as_ref().clone(),
+            mail.clone(),
+            watcher.clone(),
+        ));
+    }
     let state = AppState {
         store: store_port,
+        mailer,
         config: Arc::new(ApiConfig {
             keys,
+            report_mail,
             stripe_webhook_secret: stripe_secret.clone().into_bytes(),
             invoice: settings.invoice.clone(),
         }),

@@ -216,11 +216,16 @@ pub async fn wait_for(
     }
 }
 
+/// Invoice emails (`INV-….eml`) in the outbox.
 pub fn count_emails(outbox: &std::path::Path) -> usize {
     std::fs::read_dir(outbox)
         .map(|d| {
             d.filter_map(|e| e.ok())
-                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .filter(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    name.starts_with("INV-") && name.ends_with(".eml")
+                })
                 .count()
         })
         .unwrap_or(0)

@@ -177,18 +177,7 @@ async fn killing_the_server_mid_pipeline_loses_and_duplicates_nothing() {
         "no payment booked twice (that would be an overpayment): {report}"
     );
     let started = Instant::now();
-    let count = || {
-        std::fs::read_dir(dir.path().join("outbox"))
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "eml")
-            })
-            .count()
-    };
+    let count = || oms::demo::count_emails(&dir.path().join("outbox"));
     while count() < ORDERS && started.elapsed() < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

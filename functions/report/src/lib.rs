@@ -2,9 +2,11 @@
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use oms_domain::ports::Store;
+use oms_domain::money::format_minor;
+use oms_domain::ports::{Mailer, RawEmail, Store};
 use oms_domain::report::DailyReport;
-use oms_domain::StoreError;
+use oms_domain::{Currency, StageError, StoreError};
+use std::collections::BTreeMap;
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<Date, String> {
@@ -31,9 +33,120 @@ pub async fn daily_report<S: Store + ?Sized>(
     Ok(facts.into_report(date.to_string()))
 }
 
+/// Who sends the daily report and who gets it.
+#[derive(Debug, Clone)]
+pub struct ReportMail {
+    pub from: String,
+    pub to: String,
+}
+
+fn amounts(per_currency: &BTreeMap<String, i64>) -> String {
+    if per_currency.is_empty() {
+        return "0".into();
+    }
+    per_currency
+        .iter()
+        .map(|(c, m)| match Currency::parse(c) {
+            Ok(currency) => format_minor(*m, currency),
+            Err(_) => format!("{m} {c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The report as an email to finance: the figures as text, the JSON attached.
+pub fn report_email(report: &DailyReport, mail: &ReportMail) -> Result<RawEmail, StageError> {
+    let lead = match &report.order_lead_time_seconds {
+        Some(l) => format!("p50 {} s, p95 {} s, max {} s", l.p50, l.p95, l.max),
+        None => "no order shipped".into(),
+    };
+    let body = format!(
+        "Daily report {date} (UTC)\n\n\
+         Orders captured      {captured}\n\
+         Orders shipped       {shipped}\n\
+         Orders backordered   {backordered}\n\
+         Orders cancelled     {cancelled}\n\
+         Invoices issued      {invoices}\n\
+         Revenue (invoiced)   {revenue}\n\
+         Payments received    {payments}\n\
+         Open receivables     {open}\n\
+         Payment mismatches   {mismatches}\n\
+         Order lead time      {lead}\n",
+        date = report.date,
+        captured = report.orders_captured,
+        shipped = report.orders_shipped,
+        backordered = report.orders_backordered,
+        cancelled = report.orders_cancelled,
+        invoices = report.invoices_issued,
+        revenue = amounts(&report.revenue),
+        payments = amounts(&report.payments_received),
+        open = amounts(&report.open_receivables),
+        mismatches = report.payment_mismatches,
+    );
+    let json =
+        serde_json::to_vec_pretty(report).map_err(|e| StageError::Permanent(e.to_string()))?;
+    let mime = mail_builder::MessageBuilder::new()
+        .from(mail.from.clone())
+        .to(mail.to.clone())
+        .subject(format!("Daily report {}", report.date))
+        .text_body(body)
+        .attachment(
+            "application/json",
+            format!("report-{}.json", report.date),
+            json,
+        )
+        .write_to_vec()
+        .map_err(|e| StageError::Permanent(format!("building the email: {e}")))?;
+    Ok(RawEmail {
+        id: format!("report-{}", report.date),
+        from: mail.from.clone(),
+        recipients: vec![mail.to.clone()],
+        mime,
+    })
+}
+
+/// Computes the report of `date` and emails it to finance.
+pub async fn email_daily_report<S, M>(
+    store: &S,
+    mailer: &M,
+    mail: &ReportMail,
+    date: Date,
+) -> Result<DailyReport, StageError>
+where
+    S: Store + ?Sized,
+    M: Mailer + ?Sized,
+{
+    let report = daily_report(store, date).await?;
+    mailer.send(report_email(&report, mail)?).await?;
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_report_email_shows_the_figures() {
+        let facts = oms_domain::report::DailyFacts {
+            orders_captured: 3,
+            revenue: [("EUR".to_string(), 12345)].into_iter().collect(),
+            lead_times_seconds: vec![60, 120],
+            ..Default::default()
+        };
+        let report = facts.into_report("2026-11-26".into());
+        let mail = ReportMail {
+            from: "oms@shop.example".into(),
+            to: "finance@shop.example".into(),
+        };
+        let email = report_email(&report, &mail).unwrap();
+        let text = String::from_utf8(email.mime).unwrap();
+        assert_eq!(email.id, "report-2026-11-26");
+        assert!(text.contains("Subject: Daily report 2026-11-26"));
+        assert!(text.contains("Orders captured      3"));
+        assert!(text.contains("Revenue (invoiced)   123.45 EUR"));
+        assert!(text.contains("p50 60 s, p95 120 s, max 120 s"));
+        assert!(text.contains("filename=\"report-2026-11-26.json\""));
+    }
 
     #[test]
     fn dates_must_be_iso() {

@@ -23,6 +23,9 @@ pub use error::ApiError;
 
 pub struct ApiConfig {
     pub keys: ApiKeys,
+    /// Where `POST /v1/reports/daily/email` sends the report; `None` when no
+    /// finance address is configured.
+    pub report_mail: Option<oms_report::ReportMail>,
     pub stripe_webhook_secret: Vec<u8>,
     pub invoice: InvoiceConfig,
 }
@@ -30,6 +33,7 @@ pub struct ApiConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn oms_domain::ports::Mailer>,
     pub config: Arc<ApiConfig>,
 }
 
@@ -66,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::invoices::get_invoice))
         .routes(routes!(routes::invoices::get_invoice_pdf))
         .routes(routes!(routes::reports::daily))
+        .routes(routes!(routes::reports::email_daily))
         .with_state(state)
         .split_for_parts();
     let api = Arc::new(api);

@@ -28,22 +28,30 @@ impl MailFolder {
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
+
+    /// Whether the email with this id was written.
+    pub fn contains(&self, id: &str) -> bool {
+        self.dir.join(format!("{}.eml", file_stem(id))).exists()
+    }
+}
+
+/// An email id as a safe file name.
+fn file_stem(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[async_trait]
 impl Mailer for MailFolder {
     async fn send(&self, email: RawEmail) -> Result<(), StageError> {
-        let safe: String = email
-            .id
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let safe = file_stem(&email.id);
         let path = self.dir.join(format!("{safe}.eml"));
         let tmp = self.dir.join(format!(".{safe}.eml.tmp"));
         let turn = self.turn.clone();
