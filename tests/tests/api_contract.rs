@@ -624,50 +624,19 @@ async fn backorders_wait_for_stock_and_are_reserved_when_it_comes() {
 #[tokio::test]
 async fn routes_errors_and_openapi() {
     let h = Harness::simulated(Duration::from_secs(60)).await;
-    assert_error(
-        &raw(&h, "GET", "/v1/nothing", Some(ADMIN_KEY), &[], None).await,
-        404,
-        "not_found",
-    );
-    assert_error(
-        &raw(
-            &h,
-            "GET",
-            "/v1/orders/ord_missing",
-            Some(ADMIN_KEY),
-            &[],
-            None,
-        )
-        .await,
-        404,
-        "not_found",
-    );
-    assert_error(
-        &raw(
-            &h,
-            "GET",
-            "/v1/invoices/INV-2026-999999",
-            Some(ADMIN_KEY),
-            &[],
-            None,
-        )
-        .await,
-        404,
-        "not_found",
-    );
-    assert_error(
-        &raw(
-            &h,
-            "GET",
-            "/v1/invoices/INV-2026-999999/pdf",
-            Some(ADMIN_KEY),
-            &[],
-            None,
-        )
-        .await,
-        404,
-        "not_found",
-    );
+    for path in [
+        "/v1/nothing",
+        "/v1/orders/ord_missing",
+        "/v1/invoices/INV-2026-999999",
+        "/v1/invoices/INV-2026-999999/pdf",
+        "/v1/skus/NOPE",
+    ] {
+        assert_error(
+            &raw(&h, "GET", path, Some(ADMIN_KEY), &[], None).await,
+            404,
+            "not_found",
+        );
+    }
     assert_error(
         &raw(&h, "DELETE", "/v1/orders/x", Some(ADMIN_KEY), &[], None).await,
         405,

@@ -268,6 +268,24 @@ fn count(conn: &Connection, sql: &str, from: i64, to: i64) -> Result<u64, StoreE
         .map_err(sql_err)
 }
 
+impl Embedded {
+    /// The order whose `column` (a unique column) equals `value`.
+    async fn order_where(
+        &self,
+        column: &'static str,
+        value: String,
+    ) -> Result<Option<Order>, StoreError> {
+        self.call(move |conn| {
+            let doc: Option<String> = conn
+                .prepare_cached(&format!("SELECT doc FROM orders WHERE {column} = ?1"))
+                .and_then(|mut s| s.query_row([value], |r| r.get(0)).optional())
+                .map_err(sql_err)?;
+            doc.map(parse_order).transpose()
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl Store for Embedded {
     async fn put_sku(
@@ -335,27 +353,11 @@ impl Store for Embedded {
     }
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
-        let id = id.clone();
-        self.call(move |conn| {
-            let doc: Option<String> = conn
-                .prepare_cached("SELECT doc FROM orders WHERE id = ?1")
-                .and_then(|mut s| s.query_row([id.as_str()], |r| r.get(0)).optional())
-                .map_err(sql_err)?;
-            doc.map(parse_order).transpose()
-        })
-        .await
+        self.order_where("id", id.to_string()).await
     }
 
     async fn order_by_fulfillment(&self, id: &FulfillmentId) -> Result<Option<Order>, StoreError> {
-        let id = id.clone();
-        self.call(move |conn| {
-            let doc: Option<String> = conn
-                .prepare_cached("SELECT doc FROM orders WHERE fulfillment_id = ?1")
-                .and_then(|mut s| s.query_row([id.as_str()], |r| r.get(0)).optional())
-                .map_err(sql_err)?;
-            doc.map(parse_order).transpose()
-        })
-        .await
+        self.order_where("fulfillment_id", id.to_string()).await
     }
 
     async fn backordered_with(&self, sku: &Sku) -> Result<Vec<OrderId>, StoreError> {
