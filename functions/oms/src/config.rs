@@ -96,7 +96,7 @@ impl Settings {
         s.simulated_ship_delay = Duration::from_millis(env_number("OMS_SIM_SHIP_DELAY_MS", 2000)?);
         s.queue.visibility_timeout =
             Duration::from_secs(env_number("OMS_VISIBILITY_TIMEOUT_SECS", 30)?);
-        s.queue.max_attempts = env_number("OMS_MAX_ATTEMPTS", 8)? as u32;
+        s.queue.max_attempts = env_number("OMS_MAX_ATTEMPTS", 16)? as u32;
         Ok(s)
     }
 }

@@ -45,7 +45,7 @@ impl Stages {
 /// Exponential backoff from 200 ms to 5 minutes, with jitter so that a
 /// batch that failed together does not retry together.
 pub fn backoff(attempts: u32, receipt: &str) -> Duration {
-    let base = 200u64.saturating_mul(1 << attempts.min(11).saturating_sub(1));
+    let base = 200u64.saturating_mul(1 << attempts.min(12).saturating_sub(1));
     let capped = base.min(300_000);
     let jitter = receipt
         .bytes()
@@ -143,6 +143,7 @@ mod tests {
         let later = backoff(5, "1:5");
         assert!(first < later, "{first:?} < {later:?}");
         assert!(backoff(30, "x") <= Duration::from_secs(300) + Duration::from_secs(75));
+        assert!(backoff(12, "x") >= Duration::from_secs(260), "the cap of 5 minutes is reached");
         assert!(first >= Duration::from_millis(175));
     }
 }

@@ -24,7 +24,9 @@ impl Default for QueueSettings {
     fn default() -> Self {
         QueueSettings {
             visibility_timeout: Duration::from_secs(30),
-            max_attempts: 8,
+            // With the dispatcher's backoff (200 ms doubling to 5 min) that is about
+            // 27 minutes of retries: a warehouse outage of that length loses nothing.
+            max_attempts: 16,
         }
     }
 }
