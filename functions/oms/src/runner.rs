@@ -143,7 +143,10 @@ mod tests {
         let later = backoff(5, "1:5");
         assert!(first < later, "{first:?} < {later:?}");
         assert!(backoff(30, "x") <= Duration::from_secs(300) + Duration::from_secs(75));
-        assert!(backoff(12, "x") >= Duration::from_secs(260), "the cap of 5 minutes is reached");
+        assert!(
+            backoff(12, "x") >= Duration::from_secs(260),
+            "the cap of 5 minutes is reached"
+        );
         assert!(first >= Duration::from_millis(175));
     }
 }

@@ -107,7 +107,24 @@ async fn killing_the_server_mid_pipeline_loses_and_duplicates_nothing() {
         let c = client.clone();
         set.spawn(async move { place_and_pay(&c, n).await });
     }
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Kill once a third of the orders is in: the later ones are mid-request,
+    // the earlier ones somewhere in the queues (shipping takes 150 ms).
+    let started = Instant::now();
+    loop {
+        let report = client
+            .get("/v1/reports/daily")
+            .await
+            .map(|a| a.body)
+            .unwrap_or_default();
+        if report["orders_captured"].as_u64().unwrap_or(0) >= ORDERS as u64 / 3 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "orders are not coming in"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     child.kill().unwrap();
     child.wait().unwrap();
     while set.join_next().await.is_some() {}
