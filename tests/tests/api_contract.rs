@@ -429,7 +429,24 @@ async fn an_order_goes_from_capture_to_paid_invoice() {
         "the PDF shows the invoice number"
     );
 
-    // The email went to the customer with a copy to finance, PDF attached.
+    let xml = h
+        .http
+        .get(h.url(&format!("/v1/invoices/{number}/xml")))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xml.headers()["content-type"], "application/xml");
+    let xml = xml.text().await.unwrap();
+    assert!(xml.contains("<cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>"));
+    assert!(xml.contains(&format!("<cbc:ID>{number}</cbc:ID>")));
+    assert!(xml.contains(&format!(
+        "<cbc:PayableAmount currencyID=\"EUR\">{}.{:02}</cbc:PayableAmount>",
+        total / 100,
+        total % 100
+    )));
+
+    // The email went to the customer with a copy to finance, PDF and XML attached.
     let started = std::time::Instant::now();
     while h.emails().is_empty() && started.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -441,6 +458,7 @@ async fn an_order_goes_from_capture_to_paid_invoice() {
     );
     assert!(mail.contains("Cc: <finance@shop.example>"), "{mail}");
     assert!(mail.contains(&format!("filename=\"{number}.pdf\"")));
+    assert!(mail.contains(&format!("filename=\"{number}.xml\"")));
 
     // Paying the total settles it.
     let paid = h.admin.pay("evt_life_1", &id, total, "EUR").await.unwrap();
@@ -695,7 +713,11 @@ async fn routes_errors_and_openapi() {
         .get("/v1/reports/daily/email")
         .and_then(|p| p.get("post"))
         .is_some());
-    assert_eq!(paths.len(), 10);
+    assert!(paths
+        .get("/v1/invoices/{number}/xml")
+        .and_then(|p| p.get("get"))
+        .is_some());
+    assert_eq!(paths.len(), 11);
     assert!(doc["components"]["schemas"]["OrderRequest"].is_object());
 }
 

@@ -1,22 +1,20 @@
-//! The invoice email: a short text, the PDF attached, to the customer with a
-//! copy to finance.
+//! The invoice email: a short text with the PDF and the EN 16931 e-invoice
+//! (UBL XML) attached, to the customer with a copy to finance.
 
 use oms_domain::invoice::Invoice;
 use oms_domain::money::format_minor;
 use oms_domain::ports::RawEmail;
 use oms_domain::StageError;
 
-use crate::InvoiceConfig;
+use crate::{render_pdf, render_ubl, InvoiceConfig};
 
-pub fn invoice_email(
-    inv: &Invoice,
-    pdf: Vec<u8>,
-    config: &InvoiceConfig,
-) -> Result<RawEmail, StageError> {
+pub fn invoice_email(inv: &Invoice, config: &InvoiceConfig) -> Result<RawEmail, StageError> {
+    let pdf = render_pdf(inv);
+    let xml = render_ubl(inv);
     let money = |m: i64| format_minor(m, inv.currency);
     let body = format!(
         "Dear {name},\n\nthank you for your order {order}. Your goods are on their way.\n\
-         Attached is invoice {number} over {total}.\nAlready paid: {paid}\nAmount due: {due}\n\n\
+         Attached is invoice {number} over {total} (PDF, and as an EN 16931 e-invoice in XML).\nAlready paid: {paid}\nAmount due: {due}\n\n\
          Kind regards\n{seller}\n",
         name = inv.buyer_name,
         order = inv.order_id,
@@ -42,7 +40,12 @@ pub fn invoice_email(
         .message_id(format!("{}@{domain}", inv.number))
         .date(inv.issued_at.as_second())
         .text_body(body)
-        .attachment("application/pdf", format!("{}.pdf", inv.number), pdf);
+        .attachment("application/pdf", format!("{}.pdf", inv.number), pdf)
+        .attachment(
+            "application/xml",
+            format!("{}.xml", inv.number),
+            xml.into_bytes(),
+        );
     let mut recipients = vec![inv.buyer_email.clone()];
     if let Some(finance) = &config.finance_email {
         message = message.cc(finance.clone());

@@ -4,9 +4,11 @@
 
 mod email;
 mod pdf;
+mod ubl;
 
 pub use email::invoice_email;
 pub use pdf::render_pdf;
+pub use ubl::render_ubl;
 
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
@@ -148,7 +150,7 @@ where
     S: Store + ?Sized,
     M: Mailer + ?Sized,
 {
-    let email = invoice_email(invoice, render_pdf(invoice), config)?;
+    let email = invoice_email(invoice, config)?;
     mailer.send(email).await?;
     store
         .mark_invoice_emailed(&invoice.number, Timestamp::now())

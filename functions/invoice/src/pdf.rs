@@ -97,15 +97,17 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
     let mut w = Writer::new();
     w.text(MARGIN, 16.0, true, &inv.seller.name);
     w.down(16.0);
-    for line in inv.seller.address.split(',') {
-        w.text(MARGIN, 9.0, false, line.trim());
+    let seller = &inv.seller;
+    let postal = format!("{} {}, {}", seller.postal_code, seller.city, seller.country);
+    for line in [seller.street.as_str(), postal.as_str()] {
+        w.text(MARGIN, 9.0, false, line);
         w.down(11.0);
     }
     w.text(
         MARGIN,
         9.0,
         false,
-        &format!("VAT ID {}  ·  {}", inv.seller.vat_id, inv.seller.email).replace('·', "-"),
+        &format!("VAT ID {} - {}", seller.vat_id, seller.email),
     );
     w.down(30.0);
     w.text(MARGIN, 18.0, true, &format!("Invoice {}", inv.number));
@@ -196,16 +198,25 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
     }
     total_row(&mut w, "Total net", money(inv.total_net), false);
     total_row(&mut w, "Total VAT", money(inv.total_tax), false);
+    if inv.rounding != 0 {
+        total_row(&mut w, "Rounding", money(inv.rounding), false);
+    }
     total_row(&mut w, "Total", money(inv.total), true);
     total_row(&mut w, "Paid", money(inv.amount_paid), false);
     total_row(&mut w, "Amount due", money(inv.amount_due), true);
     w.down(20.0);
-    w.text(
-        MARGIN,
-        8.0,
-        false,
-        "Prices include VAT. Thank you for your order.",
-    );
+    let mut footer = vec!["Prices include VAT. Thank you for your order.".to_string()];
+    if let (Some(iban), true) = (&inv.seller.iban, inv.amount_due > 0) {
+        footer.push(format!(
+            "Please transfer {} to IBAN {iban}, quoting {}.",
+            money(inv.amount_due),
+            inv.number
+        ));
+    }
+    for line in footer {
+        w.text(MARGIN, 8.0, false, &line);
+        w.down(11.0);
+    }
 
     let mut pdf = Pdf::new();
     let catalog = Ref::new(1);

@@ -51,9 +51,13 @@ impl Settings {
             invoice: InvoiceConfig {
                 seller: Seller {
                     name: "Example Shop GmbH".into(),
-                    address: "Musterstr. 1, 50667 Köln, DE".into(),
+                    street: "Musterstr. 1".into(),
+                    postal_code: "50667".into(),
+                    city: "Köln".into(),
+                    country: "DE".into(),
                     vat_id: "DE000000000".into(),
                     email: "invoices@shop.example".into(),
+                    iban: None,
                 },
                 mail_from: "invoices@shop.example".into(),
                 finance_email: None,
@@ -79,15 +83,25 @@ impl Settings {
         s.api_keys = env("OMS_API_KEYS").unwrap_or_default();
         s.stripe_webhook_secret = env("OMS_STRIPE_WEBHOOK_SECRET");
         let seller = &mut s.invoice.seller;
-        if let Some(v) = env("OMS_SELLER_NAME") {
-            seller.name = v;
+        for (name, field) in [
+            ("OMS_SELLER_NAME", &mut seller.name),
+            ("OMS_SELLER_STREET", &mut seller.street),
+            ("OMS_SELLER_POSTAL_CODE", &mut seller.postal_code),
+            ("OMS_SELLER_CITY", &mut seller.city),
+            ("OMS_SELLER_COUNTRY", &mut seller.country),
+            ("OMS_SELLER_VAT_ID", &mut seller.vat_id),
+        ] {
+            if let Some(v) = env(name) {
+                *field = v;
+            }
         }
-        if let Some(v) = env("OMS_SELLER_ADDRESS") {
-            seller.address = v;
+        if !oms_domain::codes::is_country(&seller.country) {
+            bail!(
+                "OMS_SELLER_COUNTRY must be an ISO 3166-1 alpha-2 code in upper case, not `{}`",
+                seller.country
+            );
         }
-        if let Some(v) = env("OMS_SELLER_VAT_ID") {
-            seller.vat_id = v;
-        }
+        seller.iban = env("OMS_SELLER_IBAN").map(|v| v.replace(' ', ""));
         if let Some(v) = env("OMS_MAIL_FROM") {
             seller.email = v.clone();
             s.invoice.mail_from = v;

@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::payments::stripe_events))
         .routes(routes!(routes::invoices::get_invoice))
         .routes(routes!(routes::invoices::get_invoice_pdf))
+        .routes(routes!(routes::invoices::get_invoice_xml))
         .routes(routes!(routes::reports::daily))
         .routes(routes!(routes::reports::email_daily))
         .with_state(state)

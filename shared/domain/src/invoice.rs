@@ -1,12 +1,20 @@
-//! Invoices: per-rate VAT on gross prices, with discount and shipping spread
-//! over the rates of the goods (the usual EU treatment of ancillary costs).
+//! Invoices, computed so that the same figures satisfy EN 16931 (the EU
+//! e-invoice norm) and add up to exactly what the customer was charged.
+//!
+//! Prices are gross. Per VAT rate: the goods of that rate, minus their share
+//! of the discount, plus their share of shipping (shares by largest
+//! remainder, the usual EU treatment of ancillary costs) give the rate's gross
+//! `T`. Its taxable amount is `round(T / (1 + rate))` and its VAT is
+//! `round(taxable × rate)` (rule BR-CO-17). Where `taxable + VAT` misses `T`
+//! by a cent, the difference is the invoice's rounding amount (BT-114), so
+//! the amount payable is always the order total.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-use crate::money::allocate;
+use crate::money::{allocate, div_round};
 use crate::order::{Address, Order, PaymentMethod};
 use crate::{Currency, InvoiceNumber, OrderId, TaxRate};
 
@@ -14,9 +22,15 @@ use crate::{Currency, InvoiceNumber, OrderId, TaxRate};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Seller {
     pub name: String,
-    pub address: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
     pub vat_id: String,
     pub email: String,
+    /// For payment by bank transfer; printed and put into the e-invoice.
+    pub iban: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -24,21 +38,28 @@ pub struct InvoiceLine {
     pub sku: String,
     pub name: String,
     pub quantity: i64,
+    /// Gross price of one unit.
     pub unit_price: i64,
     #[schema(value_type = String)]
     pub tax_rate: TaxRate,
+    /// The line's share of its rate's net goods amount.
     pub net: i64,
     pub tax: i64,
     pub gross: i64,
 }
 
+/// The VAT breakdown of one rate (EN 16931 BG-23).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TaxTotal {
     #[schema(value_type = String)]
     pub rate: TaxRate,
+    /// Taxable amount: `goods_net - discount_net + shipping_net`.
     pub net: i64,
     pub tax: i64,
     pub gross: i64,
+    pub goods_net: i64,
+    pub discount_net: i64,
+    pub shipping_net: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -57,69 +78,108 @@ pub struct Invoice {
     pub billing_address: Address,
     pub payment_method: PaymentMethod,
     pub lines: Vec<InvoiceLine>,
+    /// Gross shipping charge.
     pub shipping: i64,
+    /// Gross discount.
     pub discount: i64,
     pub discount_code: Option<String>,
     pub tax_totals: Vec<TaxTotal>,
     pub total_net: i64,
     pub total_tax: i64,
+    /// `total - (total_net + total_tax)`: at most a cent per rate.
+    pub rounding: i64,
+    /// What the order costs, VAT included: the amount charged.
     pub total: i64,
     pub amount_paid: i64,
     pub amount_due: i64,
 }
 
-/// Computes the invoice of a shipped order. The per-rate totals are the
-/// legally relevant figures; line net/tax are shown for information and are
-/// split from each line's gross on its own.
+fn net_of(gross: i64, rate: TaxRate) -> i64 {
+    rate.split_gross(gross).0
+}
+
+fn tax_on(net: i64, rate: TaxRate) -> i64 {
+    div_round(net as i128 * rate.basis_points() as i128, 10_000) as i64
+}
+
+/// Computes the invoice of a shipped order.
 pub fn build_invoice(
     order: &Order,
     number: InvoiceNumber,
     issued_at: Timestamp,
     seller: Seller,
 ) -> Invoice {
-    let lines: Vec<InvoiceLine> = order
-        .lines
-        .iter()
-        .map(|l| {
+    let mut goods: BTreeMap<TaxRate, i64> = BTreeMap::new();
+    for l in &order.lines {
+        *goods.entry(l.tax_rate).or_insert(0) += l.gross();
+    }
+    let rates: Vec<TaxRate> = goods.keys().copied().collect();
+    let weights: Vec<i64> = goods.values().copied().collect();
+    let discount = order.discount.as_ref().map_or(0, |d| d.amount);
+    let discount_parts = allocate(discount, &weights);
+    let shipping_parts = allocate(order.shipping_price, &weights);
+
+    let mut tax_totals = Vec::with_capacity(rates.len());
+    let mut lines = Vec::with_capacity(order.lines.len());
+    for (i, rate) in rates.iter().enumerate() {
+        let gross = weights[i] - discount_parts[i] + shipping_parts[i];
+        let net = net_of(gross, *rate);
+        let goods_net = net_of(weights[i], *rate);
+        // Discount and shipping nets are rounded separately; the one that
+        // exists absorbs the cent that makes them add up to the taxable amount.
+        // (A one-cent discount can round to a negative net; then shipping
+        // takes the cent instead, as neither amount may be negative.)
+        let (discount_net, shipping_net) = if discount_parts[i] != 0 {
+            let shipping_net = net_of(shipping_parts[i], *rate);
+            let discount_net = goods_net + shipping_net - net;
+            if discount_net < 0 {
+                (0, net - goods_net)
+            } else {
+                (discount_net, shipping_net)
+            }
+        } else {
+            (0, net - goods_net)
+        };
+        let tax = tax_on(net, *rate);
+        tax_totals.push(TaxTotal {
+            rate: *rate,
+            net,
+            tax,
+            gross: net + tax,
+            goods_net,
+            discount_net,
+            shipping_net,
+        });
+
+        // The rate's net goods amount spread over its lines, so they add up.
+        let of_rate: Vec<_> = order
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.tax_rate == *rate)
+            .collect();
+        let shares = allocate(
+            goods_net,
+            &of_rate.iter().map(|(_, l)| l.gross()).collect::<Vec<_>>(),
+        );
+        for ((position, l), line_net) in of_rate.into_iter().zip(shares) {
             let gross = l.gross();
-            let (net, tax) = l.tax_rate.split_gross(gross);
-            InvoiceLine {
+            let line = InvoiceLine {
                 sku: l.sku.to_string(),
                 name: l.name.clone(),
                 quantity: l.quantity,
                 unit_price: l.unit_price,
                 tax_rate: l.tax_rate,
-                net,
-                tax,
+                net: line_net,
+                tax: gross - line_net,
                 gross,
-            }
-        })
-        .collect();
-    let mut goods_per_rate: BTreeMap<TaxRate, i64> = BTreeMap::new();
-    for l in &lines {
-        *goods_per_rate.entry(l.tax_rate).or_insert(0) += l.gross;
+            };
+            lines.push((position, line));
+        }
     }
-    let rates: Vec<TaxRate> = goods_per_rate.keys().copied().collect();
-    let weights: Vec<i64> = goods_per_rate.values().copied().collect();
-    let discount = order.discount.as_ref().map_or(0, |d| d.amount);
-    let discount_parts = allocate(discount, &weights);
-    let shipping_parts = allocate(order.shipping_price, &weights);
-    let tax_totals: Vec<TaxTotal> = rates
-        .iter()
-        .enumerate()
-        .map(|(i, rate)| {
-            let gross = weights[i] - discount_parts[i] + shipping_parts[i];
-            let (net, tax) = rate.split_gross(gross);
-            TaxTotal {
-                rate: *rate,
-                net,
-                tax,
-                gross,
-            }
-        })
-        .collect();
-    let total: i64 = tax_totals.iter().map(|t| t.gross).sum();
-    debug_assert_eq!(total, order.total);
+    lines.sort_by_key(|(position, _)| *position);
+    let total_net: i64 = tax_totals.iter().map(|t| t.net).sum();
+    let total_tax: i64 = tax_totals.iter().map(|t| t.tax).sum();
     Invoice {
         number,
         order_id: order.id.clone(),
@@ -130,14 +190,15 @@ pub fn build_invoice(
         buyer_email: order.customer.email.clone(),
         billing_address: order.billing_address.clone(),
         payment_method: order.payment_method,
-        lines,
+        lines: lines.into_iter().map(|(_, l)| l).collect(),
         shipping: order.shipping_price,
         discount,
         discount_code: order.discount.as_ref().and_then(|d| d.code.clone()),
-        total_net: tax_totals.iter().map(|t| t.net).sum(),
-        total_tax: tax_totals.iter().map(|t| t.tax).sum(),
         tax_totals,
-        total,
+        total_net,
+        total_tax,
+        rounding: order.total - total_net - total_tax,
+        total: order.total,
         amount_paid: order.amount_paid(),
         amount_due: order.amount_due(),
     }
@@ -147,16 +208,71 @@ pub fn build_invoice(
 mod tests {
     use super::*;
     use crate::order::tests::sample_order;
-    use crate::order::OrderLine;
+    use crate::order::{order_total, Discount, OrderLine};
     use crate::Sku;
 
-    fn seller() -> Seller {
+    pub(crate) fn seller() -> Seller {
         Seller {
             name: "Shop".into(),
-            address: "Street 1".into(),
+            street: "Street 1".into(),
+            postal_code: "50667".into(),
+            city: "Köln".into(),
+            country: "DE".into(),
             vat_id: "DE1".into(),
             email: "s@example.com".into(),
+            iban: None,
         }
+    }
+
+    fn line(sku: &str, quantity: i64, unit_price: i64, rate: &str) -> OrderLine {
+        OrderLine {
+            sku: Sku::from(sku),
+            name: sku.into(),
+            quantity,
+            unit_price,
+            tax_rate: TaxRate::parse(rate).unwrap(),
+        }
+    }
+
+    /// The arithmetic rules of EN 16931 that a validator checks, plus ours.
+    fn assert_consistent(inv: &Invoice) {
+        let lines_net: i64 = inv.lines.iter().map(|l| l.net).sum();
+        assert_eq!(
+            lines_net,
+            inv.tax_totals.iter().map(|t| t.goods_net).sum::<i64>(),
+            "BR-CO-10"
+        );
+        for t in &inv.tax_totals {
+            assert_eq!(
+                t.goods_net - t.discount_net + t.shipping_net,
+                t.net,
+                "BR-S-08 at {}",
+                t.rate
+            );
+            assert_eq!(t.tax, tax_on(t.net, t.rate), "BR-CO-17 at {}", t.rate);
+            assert!(t.discount_net >= 0 && t.shipping_net >= 0, "{t:?}");
+            let of_rate: i64 = inv
+                .lines
+                .iter()
+                .filter(|l| l.tax_rate == t.rate)
+                .map(|l| l.net)
+                .sum();
+            assert_eq!(of_rate, t.goods_net);
+        }
+        assert_eq!(
+            inv.total_net + inv.total_tax + inv.rounding,
+            inv.total,
+            "BR-CO-15/16"
+        );
+        assert!(
+            inv.rounding.abs() <= inv.tax_totals.len() as i64,
+            "rounding {} too large",
+            inv.rounding
+        );
+        assert_eq!(
+            inv.lines.iter().map(|l| l.gross).sum::<i64>() + inv.shipping - inv.discount,
+            inv.total
+        );
     }
 
     #[test]
@@ -168,39 +284,97 @@ mod tests {
         let t = &inv.tax_totals[0];
         // 2598 goods − 200 discount + 495 shipping = 2893 gross at 19 %.
         assert_eq!((t.gross, t.net, t.tax), (2893, 2431, 462));
-        assert_eq!(inv.total_net + inv.total_tax, inv.total);
+        assert_eq!(
+            (t.goods_net, t.discount_net, t.shipping_net),
+            (2183, 168, 416)
+        );
+        assert_eq!(inv.rounding, 0);
         assert_eq!(inv.amount_due, 2893);
+        assert_consistent(&inv);
     }
 
     #[test]
     fn discount_and_shipping_are_spread_over_rates() {
         let mut o = sample_order();
-        o.lines.push(OrderLine {
-            sku: Sku::from("BOOK"),
-            name: "Buch".into(),
-            quantity: 1,
-            unit_price: 1000,
-            tax_rate: TaxRate::parse("7").unwrap(),
-        });
-        o.total = crate::order::order_total(&o.lines, o.shipping_price, o.discount.as_ref());
+        o.lines.push(line("BOOK", 1, 1000, "7"));
+        o.total = order_total(&o.lines, o.shipping_price, o.discount.as_ref());
         let inv = build_invoice(&o, InvoiceNumber::new(2026, 2), o.captured_at, seller());
         assert_eq!(inv.total, o.total);
-        let by_rate: Vec<(String, i64)> = inv
+        let by_rate: Vec<(String, i64, i64)> = inv
             .tax_totals
             .iter()
-            .map(|t| (t.rate.to_string(), t.gross))
+            .map(|t| (t.rate.to_string(), t.net, t.tax))
             .collect();
-        // Goods 1000 @7 % and 2598 @19 %: discount 200 → 56 / 144, shipping 495 → 138 / 357.
+        // Goods 1000 @7 % and 2598 @19 %: discount 200 → 56 / 144, shipping 495 → 138 / 357,
+        // so 1082 gross @7 % and 2811 gross @19 %.
         assert_eq!(
             by_rate,
-            vec![
-                ("7".to_string(), 1000 - 56 + 138),
-                ("19".to_string(), 2598 - 144 + 357)
-            ]
+            vec![("7".to_string(), 1011, 71), ("19".to_string(), 2362, 449)]
         );
-        for t in &inv.tax_totals {
-            assert_eq!(t.net + t.tax, t.gross);
-            assert_eq!(t.rate.split_gross(t.gross), (t.net, t.tax));
+        assert_eq!(
+            inv.lines.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>(),
+            ["MUG-BLUE", "BOOK"],
+            "order kept"
+        );
+        assert_consistent(&inv);
+    }
+
+    #[test]
+    fn every_combination_adds_up_under_en_16931_rules() {
+        // A deterministic spread of prices, quantities, rates, discounts and shipping.
+        let rates = ["19", "7", "0", "5.5", "20", "21"];
+        let mut seed: u64 = 42;
+        let mut next = |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % m
+        };
+        for case in 0..2000 {
+            let mut o = sample_order();
+            o.lines = (0..1 + next(6))
+                .map(|i| {
+                    line(
+                        &format!("S{i}"),
+                        1 + next(5) as i64,
+                        next(100_000) as i64,
+                        rates[next(6) as usize],
+                    )
+                })
+                .collect();
+            let goods: i64 = o.lines.iter().map(OrderLine::gross).sum();
+            o.discount = (next(2) == 0).then(|| Discount {
+                code: None,
+                amount: (next(goods as u64 + 1)) as i64,
+            });
+            o.shipping_price = [0, 495, 1, 999][next(4) as usize];
+            o.total = order_total(&o.lines, o.shipping_price, o.discount.as_ref());
+            let inv = build_invoice(&o, InvoiceNumber::new(2026, case), o.captured_at, seller());
+            assert_consistent(&inv);
+        }
+    }
+
+    #[test]
+    fn tiny_discounts_never_give_negative_amounts() {
+        for goods in 1..400 {
+            for shipping in [1, 2, 3, 5, 8, 13, 495] {
+                for rate in ["19", "7", "5.5"] {
+                    let mut o = sample_order();
+                    o.lines = vec![line("A", 1, goods, rate)];
+                    o.discount = Some(Discount {
+                        code: None,
+                        amount: 1,
+                    });
+                    o.shipping_price = shipping;
+                    o.total = order_total(&o.lines, o.shipping_price, o.discount.as_ref());
+                    assert_consistent(&build_invoice(
+                        &o,
+                        InvoiceNumber::new(2026, 1),
+                        o.captured_at,
+                        seller(),
+                    ));
+                }
+            }
         }
     }
 

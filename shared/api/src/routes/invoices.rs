@@ -54,3 +54,22 @@ pub async fn get_invoice_pdf(
     }
     Ok(response)
 }
+
+/// The invoice as an EN 16931 e-invoice (UBL 2.1 XML), as it was emailed.
+#[utoipa::path(get, path = "/v1/invoices/{number}/xml", tag = "invoices", params(("number" = String, Path)),
+    responses((status = 200, content_type = "application/xml", body = String), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_invoice_xml(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.config.keys.authorize(&headers, &[Role::Storefront])?;
+    let invoice = load(&state, number).await?;
+    let mut response = oms_invoice::render_ubl(&invoice).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    Ok(response)
+}

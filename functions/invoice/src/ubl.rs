@@ -1,0 +1,446 @@
+//! The invoice as an EN 16931 e-invoice in UBL 2.1 syntax, the machine-
+//! readable twin of the PDF. All amounts are net, as the norm wants; the
+//! figures come from [`build_invoice`](oms_domain::invoice::build_invoice),
+//! which computes them by the norm's rules.
+
+use oms_domain::invoice::Invoice;
+use oms_domain::order::PaymentMethod;
+use oms_domain::{Currency, TaxRate};
+use quick_xml::escape::escape;
+
+/// A minimal writer of indented XML; text and attribute values are escaped.
+struct Xml {
+    out: String,
+    depth: usize,
+}
+
+impl Xml {
+    fn indent(&mut self) {
+        for _ in 0..self.depth {
+            self.out.push_str("  ");
+        }
+    }
+
+    fn open(&mut self, tag: &str) {
+        self.indent();
+        self.out.push_str(&format!("<{tag}>\n"));
+        self.depth += 1;
+    }
+
+    fn close(&mut self, tag: &str) {
+        self.depth -= 1;
+        self.indent();
+        self.out.push_str(&format!("</{tag}>\n"));
+    }
+
+    fn leaf(&mut self, tag: &str, attribute: Option<(&str, &str)>, text: &str) {
+        self.indent();
+        let attribute = attribute
+            .map(|(k, v)| format!(" {k}=\"{}\"", escape(v)))
+            .unwrap_or_default();
+        self.out
+            .push_str(&format!("<{tag}{attribute}>{}</{tag}>\n", escape(text)));
+    }
+
+    fn amount(&mut self, tag: &str, minor: i64, currency: Currency) {
+        self.leaf(
+            tag,
+            Some(("currencyID", currency.as_str())),
+            &decimal(minor, currency),
+        );
+    }
+}
+
+/// Minor units as a decimal with the currency's places: 2893 EUR → `28.93`.
+fn decimal(minor: i64, currency: Currency) -> String {
+    let exp = currency.exponent() as u32;
+    if exp == 0 {
+        return minor.to_string();
+    }
+    let unit = 10i64.pow(exp);
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs() as i64;
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / unit,
+        abs % unit,
+        width = exp as usize
+    )
+}
+
+/// `S` (standard rated) or `Z` (zero rated) with its percentage.
+fn tax_category(x: &mut Xml, tag: &str, rate: TaxRate) {
+    x.open(tag);
+    x.leaf(
+        "cbc:ID",
+        None,
+        if rate.basis_points() == 0 { "Z" } else { "S" },
+    );
+    x.leaf("cbc:Percent", None, &rate.to_string());
+    x.open("cac:TaxScheme");
+    x.leaf("cbc:ID", None, "VAT");
+    x.close("cac:TaxScheme");
+    x.close(tag);
+}
+
+fn address(
+    x: &mut Xml,
+    street: &str,
+    more: Option<&str>,
+    city: &str,
+    postal_code: &str,
+    country: &str,
+) {
+    x.open("cac:PostalAddress");
+    x.leaf("cbc:StreetName", None, street);
+    if let Some(more) = more {
+        x.leaf("cbc:AdditionalStreetName", None, more);
+    }
+    x.leaf("cbc:CityName", None, city);
+    x.leaf("cbc:PostalZone", None, postal_code);
+    x.open("cac:Country");
+    x.leaf("cbc:IdentificationCode", None, country);
+    x.close("cac:Country");
+    x.close("cac:PostalAddress");
+}
+
+/// UNTDID 4461 payment means: card 48, online payment service 68, SEPA
+/// credit transfer 58 (needs the seller's IBAN), else 1 (not defined).
+fn payment_means_code(method: PaymentMethod, has_iban: bool) -> &'static str {
+    match method {
+        PaymentMethod::Card => "48",
+        PaymentMethod::Paypal => "68",
+        PaymentMethod::Invoice | PaymentMethod::BankTransfer if has_iban => "58",
+        PaymentMethod::Invoice | PaymentMethod::BankTransfer => "1",
+    }
+}
+
+pub fn render_ubl(inv: &Invoice) -> String {
+    let c = inv.currency;
+    let mut x = Xml {
+        out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
+        depth: 1,
+    };
+    x.out.push_str(
+        "<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" \
+         xmlns:cac=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\" \
+         xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">\n",
+    );
+    x.leaf("cbc:CustomizationID", None, "urn:cen.eu:en16931:2017");
+    x.leaf("cbc:ID", None, inv.number.as_str());
+    x.leaf(
+        "cbc:IssueDate",
+        None,
+        &inv.issued_at.strftime("%Y-%m-%d").to_string(),
+    );
+    x.leaf("cbc:InvoiceTypeCode", None, "380");
+    x.leaf("cbc:DocumentCurrencyCode", None, c.as_str());
+    x.leaf("cbc:BuyerReference", None, inv.order_id.as_str());
+    x.open("cac:OrderReference");
+    x.leaf("cbc:ID", None, inv.order_id.as_str());
+    x.close("cac:OrderReference");
+
+    let s = &inv.seller;
+    x.open("cac:AccountingSupplierParty");
+    x.open("cac:Party");
+    x.leaf("cbc:EndpointID", Some(("schemeID", "EM")), &s.email);
+    address(&mut x, &s.street, None, &s.city, &s.postal_code, &s.country);
+    x.open("cac:PartyTaxScheme");
+    x.leaf("cbc:CompanyID", None, &s.vat_id);
+    x.open("cac:TaxScheme");
+    x.leaf("cbc:ID", None, "VAT");
+    x.close("cac:TaxScheme");
+    x.close("cac:PartyTaxScheme");
+    x.open("cac:PartyLegalEntity");
+    x.leaf("cbc:RegistrationName", None, &s.name);
+    x.close("cac:PartyLegalEntity");
+    x.close("cac:Party");
+    x.close("cac:AccountingSupplierParty");
+
+    let b = &inv.billing_address;
+    x.open("cac:AccountingCustomerParty");
+    x.open("cac:Party");
+    x.leaf("cbc:EndpointID", Some(("schemeID", "EM")), &inv.buyer_email);
+    address(
+        &mut x,
+        &b.line1,
+        b.line2.as_deref(),
+        &b.city,
+        &b.postal_code,
+        &b.country,
+    );
+    x.open("cac:PartyLegalEntity");
+    x.leaf("cbc:RegistrationName", None, &b.name);
+    x.close("cac:PartyLegalEntity");
+    x.close("cac:Party");
+    x.close("cac:AccountingCustomerParty");
+
+    x.open("cac:PaymentMeans");
+    x.leaf(
+        "cbc:PaymentMeansCode",
+        None,
+        payment_means_code(inv.payment_method, s.iban.is_some()),
+    );
+    x.leaf("cbc:PaymentID", None, inv.number.as_str());
+    if let Some(iban) = &s.iban {
+        x.open("cac:PayeeFinancialAccount");
+        x.leaf("cbc:ID", None, iban);
+        x.close("cac:PayeeFinancialAccount");
+    }
+    x.close("cac:PaymentMeans");
+
+    for t in &inv.tax_totals {
+        for (is_charge, amount, reason) in [
+            (false, t.discount_net, discount_reason(inv)),
+            (true, t.shipping_net, "Shipping".to_string()),
+        ] {
+            if amount == 0 {
+                continue;
+            }
+            x.open("cac:AllowanceCharge");
+            x.leaf(
+                "cbc:ChargeIndicator",
+                None,
+                if is_charge { "true" } else { "false" },
+            );
+            x.leaf("cbc:AllowanceChargeReason", None, &reason);
+            x.amount("cbc:Amount", amount, c);
+            tax_category(&mut x, "cac:TaxCategory", t.rate);
+            x.close("cac:AllowanceCharge");
+        }
+    }
+
+    x.open("cac:TaxTotal");
+    x.amount("cbc:TaxAmount", inv.total_tax, c);
+    for t in &inv.tax_totals {
+        x.open("cac:TaxSubtotal");
+        x.amount("cbc:TaxableAmount", t.net, c);
+        x.amount("cbc:TaxAmount", t.tax, c);
+        tax_category(&mut x, "cac:TaxCategory", t.rate);
+        x.close("cac:TaxSubtotal");
+    }
+    x.close("cac:TaxTotal");
+
+    let lines_net: i64 = inv.lines.iter().map(|l| l.net).sum();
+    let allowances: i64 = inv.tax_totals.iter().map(|t| t.discount_net).sum();
+    let charges: i64 = inv.tax_totals.iter().map(|t| t.shipping_net).sum();
+    let prepaid = (inv.total - inv.amount_due).clamp(0, inv.total.max(0));
+    x.open("cac:LegalMonetaryTotal");
+    x.amount("cbc:LineExtensionAmount", lines_net, c);
+    x.amount("cbc:TaxExclusiveAmount", inv.total_net, c);
+    x.amount("cbc:TaxInclusiveAmount", inv.total_net + inv.total_tax, c);
+    x.amount("cbc:AllowanceTotalAmount", allowances, c);
+    x.amount("cbc:ChargeTotalAmount", charges, c);
+    x.amount("cbc:PrepaidAmount", prepaid, c);
+    x.amount("cbc:PayableRoundingAmount", inv.rounding, c);
+    x.amount(
+        "cbc:PayableAmount",
+        inv.total_net + inv.total_tax - prepaid + inv.rounding,
+        c,
+    );
+    x.close("cac:LegalMonetaryTotal");
+
+    for (i, l) in inv.lines.iter().enumerate() {
+        x.open("cac:InvoiceLine");
+        x.leaf("cbc:ID", None, &(i + 1).to_string());
+        x.leaf(
+            "cbc:InvoicedQuantity",
+            Some(("unitCode", "C62")),
+            &l.quantity.to_string(),
+        );
+        x.amount("cbc:LineExtensionAmount", l.net, c);
+        x.open("cac:Item");
+        x.leaf("cbc:Name", None, &l.name);
+        x.open("cac:SellersItemIdentification");
+        x.leaf("cbc:ID", None, &l.sku);
+        x.close("cac:SellersItemIdentification");
+        tax_category(&mut x, "cac:ClassifiedTaxCategory", l.tax_rate);
+        x.close("cac:Item");
+        // The net price of the whole quantity, so price × quantity / base
+        // quantity is the line amount exactly, with no fractions of a cent.
+        x.open("cac:Price");
+        x.amount("cbc:PriceAmount", l.net, c);
+        x.leaf(
+            "cbc:BaseQuantity",
+            Some(("unitCode", "C62")),
+            &l.quantity.to_string(),
+        );
+        x.close("cac:Price");
+        x.close("cac:InvoiceLine");
+    }
+    x.out.push_str("</Invoice>\n");
+    x.out
+}
+
+fn discount_reason(inv: &Invoice) -> String {
+    match &inv.discount_code {
+        Some(code) => format!("Discount {code}"),
+        None => "Discount".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oms_domain::invoice::{build_invoice, Seller};
+    use oms_domain::order::{
+        Address, Customer, Discount, Order, OrderLine, OrderStatus, TimelineEntry,
+    };
+    use oms_domain::payment::PaymentLedger;
+    use oms_domain::{InvoiceNumber, OrderId, Sku};
+
+    fn invoice() -> Invoice {
+        let address = Address {
+            name: "Erika <Mustermann> & Co".into(),
+            line1: "Heidestr. 17".into(),
+            line2: None,
+            postal_code: "51147".into(),
+            city: "Köln".into(),
+            country: "DE".into(),
+        };
+        let rate = |r: &str| TaxRate::parse(r).unwrap();
+        let lines = vec![
+            OrderLine {
+                sku: Sku::from("MUG"),
+                name: "Tasse".into(),
+                quantity: 2,
+                unit_price: 1299,
+                tax_rate: rate("19"),
+            },
+            OrderLine {
+                sku: Sku::from("BOOK"),
+                name: "Buch".into(),
+                quantity: 1,
+                unit_price: 1000,
+                tax_rate: rate("7"),
+            },
+        ];
+        let discount = Some(Discount {
+            code: Some("WELCOME10".into()),
+            amount: 200,
+        });
+        let total = oms_domain::order::order_total(&lines, 495, discount.as_ref());
+        let at = "2026-11-26T10:00:00Z".parse().unwrap();
+        let order = Order {
+            id: OrderId::from("ord_1"),
+            version: 1,
+            external_ref: None,
+            status: OrderStatus::Shipped,
+            currency: Currency::parse("EUR").unwrap(),
+            customer: Customer {
+                email: "erika@example.com".into(),
+                name: "Erika".into(),
+            },
+            billing_address: address.clone(),
+            shipping_address: address,
+            lines,
+            shipping_price: 495,
+            discount,
+            payment_method: oms_domain::order::PaymentMethod::BankTransfer,
+            total,
+            ledger: PaymentLedger {
+                received: 1000,
+                ..Default::default()
+            },
+            invoice_number: None,
+            fulfillment: None,
+            correlation_id: "c".into(),
+            captured_at: at,
+            timeline: vec![TimelineEntry {
+                at,
+                event: "captured".into(),
+            }],
+        };
+        let seller = Seller {
+            name: "Shop GmbH".into(),
+            street: "Musterstr. 1".into(),
+            postal_code: "50667".into(),
+            city: "Köln".into(),
+            country: "DE".into(),
+            vat_id: "DE123456789".into(),
+            email: "invoices@shop.example".into(),
+            iban: Some("DE02120300000000202051".into()),
+        };
+        build_invoice(&order, InvoiceNumber::new(2026, 7), at, seller)
+    }
+
+    fn element<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+        xml.split(&format!("<{tag}"))
+            .skip(1)
+            .map(|rest| {
+                let start = rest.find('>').unwrap() + 1;
+                let end = rest.find(&format!("</{tag}>")).unwrap();
+                &rest[start..end]
+            })
+            .collect()
+    }
+
+    fn cents(s: &str) -> i64 {
+        let negative = s.starts_with('-');
+        let digits: i64 = s.trim_start_matches('-').replace('.', "").parse().unwrap();
+        if negative {
+            -digits
+        } else {
+            digits
+        }
+    }
+
+    #[test]
+    fn the_e_invoice_is_well_formed_xml() {
+        let xml = render_ubl(&invoice());
+        let mut reader = quick_xml::Reader::from_str(&xml);
+        let mut depth = 0i32;
+        loop {
+            match reader.read_event().expect("well-formed XML") {
+                quick_xml::events::Event::Start(_) => depth += 1,
+                quick_xml::events::Event::End(_) => depth -= 1,
+                quick_xml::events::Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert_eq!(depth, 0);
+        assert!(
+            xml.contains("Erika &lt;Mustermann&gt; &amp; Co"),
+            "text is escaped"
+        );
+    }
+
+    #[test]
+    fn the_e_invoice_totals_follow_en_16931() {
+        let inv = invoice();
+        let xml = render_ubl(&inv);
+        let one = |tag: &str| cents(element(&xml, tag)[0]);
+        let lines: i64 = element(&xml, "cbc:LineExtensionAmount")
+            .iter()
+            .skip(1)
+            .map(|v| cents(v))
+            .sum();
+        assert_eq!(one("cbc:LineExtensionAmount"), lines, "BR-CO-10");
+        let exclusive = one("cbc:LineExtensionAmount") - one("cbc:AllowanceTotalAmount")
+            + one("cbc:ChargeTotalAmount");
+        assert_eq!(one("cbc:TaxExclusiveAmount"), exclusive, "BR-CO-13");
+        assert_eq!(
+            one("cbc:TaxInclusiveAmount"),
+            one("cbc:TaxExclusiveAmount") + one("cbc:TaxAmount"),
+            "BR-CO-15"
+        );
+        let payable = one("cbc:TaxInclusiveAmount") - one("cbc:PrepaidAmount")
+            + one("cbc:PayableRoundingAmount");
+        assert_eq!(one("cbc:PayableAmount"), payable, "BR-CO-16");
+        assert_eq!(one("cbc:PayableAmount"), inv.amount_due);
+        assert_eq!(
+            one("cbc:TaxInclusiveAmount") + one("cbc:PayableRoundingAmount"),
+            inv.total
+        );
+        assert_eq!(
+            element(&xml, "cbc:PaymentMeansCode"),
+            ["58"],
+            "bank transfer with the seller's IBAN"
+        );
+        assert_eq!(
+            element(&xml, "cbc:Percent").len(),
+            2 + 2 + 2 + 2,
+            "breakdown, allowances, charges, lines"
+        );
+    }
+}
