@@ -58,6 +58,26 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// One log line per request (info; error for 5xx). The path holds ids only,
+/// never personal data; bodies are not logged.
+async fn access_log(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(%method, path, status, duration_ms, "request failed");
+    } else {
+        tracing::info!(%method, path, status, duration_ms, "request");
+    }
+    response
+}
+
 /// Every route, with the OpenAPI document built from the same declarations.
 pub fn router(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -92,4 +112,5 @@ pub fn router(state: AppState) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(axum::middleware::from_fn(access_log))
 }
