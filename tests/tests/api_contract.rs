@@ -717,7 +717,11 @@ async fn routes_errors_and_openapi() {
         .get("/v1/invoices/{number}/xml")
         .and_then(|p| p.get("get"))
         .is_some());
-    assert_eq!(paths.len(), 11);
+    assert!(paths
+        .get("/v1/fulfillments/{id}/returns")
+        .and_then(|p| p.get("post"))
+        .is_some());
+    assert_eq!(paths.len(), 12);
     assert!(doc["components"]["schemas"]["OrderRequest"].is_object());
 }
 
@@ -798,4 +802,118 @@ async fn without_a_finance_address_the_report_cannot_be_emailed() {
         409,
         "conflict",
     );
+}
+
+#[tokio::test]
+async fn returns_put_units_back_into_stock_at_once_and_once() {
+    let wh = FakeWarehouse::start(0).await;
+    let h = Harness::with_warehouse(&wh).await;
+    h.stock("MUG", "19", 5).await;
+    h.stock("TEA", "7", 5).await;
+    let id = h.place("ret-1", &[("MUG", 2, 1000), ("TEA", 1, 500)]).await;
+    let order = h.wait_status(&id, "handed_off").await;
+    let ful = order["fulfillments"][0]["id"].as_str().unwrap().to_string();
+    let returns = format!("/v1/fulfillments/{ful}/returns");
+    let early = h
+        .warehouse
+        .post(
+            &returns,
+            &json!({"return_id": "RMA-0", "lines": [{"sku": "MUG", "quantity": 1}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (early.status, early.body["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "nothing shipped yet"
+    );
+    let shipped = h
+        .warehouse
+        .post(
+            &format!("/v1/fulfillments/{ful}/shipments"),
+            &json!({"carrier": "DHL", "tracking_number": "T1"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(shipped.status, 200);
+    assert_eq!(h.sku("MUG").await["on_hand"], 3);
+
+    let rma = json!({"return_id": "RMA-1", "lines": [{"sku": "MUG", "quantity": 1}]});
+    let first = h.warehouse.post(&returns, &rma).await.unwrap();
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["returns"][0]["id"], "RMA-1");
+    assert_eq!(h.sku("MUG").await["available"], 4, "restocked at once");
+    let again = h.warehouse.post(&returns, &rma).await.unwrap();
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        h.sku("MUG").await["on_hand"],
+        4,
+        "a repeated report restocks nothing"
+    );
+
+    let reused = h
+        .warehouse
+        .post(
+            &returns,
+            &json!({"return_id": "RMA-1", "lines": [{"sku": "TEA", "quantity": 1}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (reused.status, reused.body["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    let too_many = h
+        .warehouse
+        .post(
+            &returns,
+            &json!({"return_id": "RMA-2", "lines": [{"sku": "MUG", "quantity": 2}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (too_many.status, too_many.body["error"]["field"].as_str()),
+        (422, Some("lines[0].quantity"))
+    );
+    let foreign = h
+        .warehouse
+        .post(
+            &returns,
+            &json!({"return_id": "RMA-3", "lines": [{"sku": "LAMP", "quantity": 1}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (foreign.status, foreign.body["error"]["field"].as_str()),
+        (422, Some("lines[0].sku"))
+    );
+    let bad = h
+        .warehouse
+        .post(&returns, &json!({"return_id": "", "lines": []}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (bad.status, bad.body["error"]["field"].as_str()),
+        (400, Some("return_id"))
+    );
+    let written_off = h
+        .warehouse
+        .post(&returns, &json!({"return_id": "RMA-4", "lines": [{"sku": "TEA", "quantity": 1}], "restock": false}))
+        .await
+        .unwrap();
+    assert_eq!(written_off.status, 200);
+    assert_eq!(
+        h.sku("TEA").await["on_hand"],
+        4,
+        "written off, not restocked"
+    );
+    let missing = h
+        .warehouse
+        .post("/v1/fulfillments/ful_nope/returns", &rma)
+        .await
+        .unwrap();
+    assert_eq!(missing.status, 404);
+    let order = h.order(&id).await;
+    assert_eq!(order["status"], "shipped");
+    assert_eq!(order["returns"].as_array().unwrap().len(), 2);
 }

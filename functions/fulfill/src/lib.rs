@@ -2,10 +2,12 @@
 //! warehouse reports move the units out of stock and trigger invoicing.
 
 mod http_warehouse;
+mod returns;
 mod shipment;
 mod simulated;
 
 pub use http_warehouse::HttpWarehouse;
+pub use returns::{record_return, ReturnFailure, ReturnRequest};
 pub use shipment::{record_shipment, ShipmentError, ShipmentRequest};
 pub use simulated::{ship_simulated, SimulatedWarehouse};
 

@@ -350,6 +350,7 @@ mod tests {
                 at,
                 event: "captured".into(),
             }],
+            returns: Vec::new(),
         };
         let seller = Seller {
             name: "Shop GmbH".into(),

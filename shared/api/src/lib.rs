@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::orders::get_order))
         .routes(routes!(routes::orders::cancel_order))
         .routes(routes!(routes::shipments::post_shipment))
+        .routes(routes!(routes::shipments::post_return))
         .routes(routes!(routes::payments::stripe_events))
         .routes(routes!(routes::invoices::get_invoice))
         .routes(routes!(routes::invoices::get_invoice_pdf))

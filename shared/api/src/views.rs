@@ -2,7 +2,7 @@
 
 use oms_domain::order::{
     Address, Customer, Discount, FulfillmentStatus, Order, OrderLine, OrderStatus, PaymentMethod,
-    TimelineEntry,
+    Return, TimelineEntry,
 };
 use oms_domain::payment::PaymentStatus;
 use serde::Serialize;
@@ -35,6 +35,7 @@ pub struct OrderView {
     pub lines: Vec<OrderLine>,
     pub invoice_number: Option<String>,
     pub fulfillments: Vec<FulfillmentView>,
+    pub returns: Vec<Return>,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -67,6 +68,7 @@ impl From<&Order> for OrderView {
                     tracking_number: f.tracking_number.clone(),
                 })
                 .collect(),
+            returns: o.returns.clone(),
             timeline: o.timeline.clone(),
         }
     }

@@ -278,6 +278,7 @@ impl ValidOrder {
                 at: now,
                 event: "captured".into(),
             }],
+            returns: Vec::new(),
         })
     }
 }

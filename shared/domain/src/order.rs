@@ -161,6 +161,51 @@ pub struct Order {
     pub correlation_id: String,
     pub captured_at: Timestamp,
     pub timeline: Vec<TimelineEntry>,
+    /// Goods sent back after shipment.
+    #[serde(default)]
+    pub returns: Vec<Return>,
+}
+
+/// Goods a customer sent back, as the warehouse reports them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Return {
+    /// The warehouse's id of the return (RMA); a repeated report with the
+    /// same id changes nothing.
+    pub id: String,
+    pub lines: Vec<ReturnLine>,
+    /// Whether the units went back into stock (else: written off).
+    pub restocked: bool,
+    #[schema(value_type = String)]
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnLine {
+    #[schema(value_type = String)]
+    pub sku: Sku,
+    pub quantity: i64,
+}
+
+/// Why a return cannot be recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnError {
+    /// The order has not shipped (or was cancelled): 409.
+    NotShipped(OrderStatus),
+    /// The return id was used before with other lines: 409.
+    IdReused(String),
+    /// A line names a SKU the order does not have, or more units than were
+    /// shipped and not yet returned: 422, naming the line.
+    Unprocessable(crate::FieldError),
+}
+
+/// What recording a return did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnOutcome {
+    /// Recorded now; these units go back into stock.
+    Recorded(BTreeMap<Sku, i64>),
+    /// The same return was recorded before.
+    Repeated,
 }
 
 impl Order {
@@ -200,6 +245,54 @@ impl Order {
             *units.entry(line.sku.clone()).or_insert(0) += line.quantity;
         }
         units
+    }
+
+    /// Records goods sent back after shipment. Only the order changes here;
+    /// the caller moves the returned units into stock in the same write.
+    pub fn record_return(&mut self, r: Return) -> Result<ReturnOutcome, ReturnError> {
+        if let Some(before) = self.returns.iter().find(|x| x.id == r.id) {
+            return if before.lines == r.lines && before.restocked == r.restocked {
+                Ok(ReturnOutcome::Repeated)
+            } else {
+                Err(ReturnError::IdReused(r.id))
+            };
+        }
+        if self.status != OrderStatus::Shipped {
+            return Err(ReturnError::NotShipped(self.status));
+        }
+        let shipped = self.units_per_sku();
+        let mut open: BTreeMap<Sku, i64> = shipped.clone();
+        for line in self.returns.iter().flat_map(|x| &x.lines) {
+            *open.entry(line.sku.clone()).or_insert(0) -= line.quantity;
+        }
+        let mut units = BTreeMap::new();
+        for (i, line) in r.lines.iter().enumerate() {
+            let left = open.get_mut(&line.sku).ok_or_else(|| {
+                ReturnError::Unprocessable(crate::FieldError::new(
+                    format!("lines[{i}].sku"),
+                    format!("the order has no SKU {}", line.sku),
+                ))
+            })?;
+            if line.quantity > *left {
+                return Err(ReturnError::Unprocessable(crate::FieldError::new(
+                    format!("lines[{i}].quantity"),
+                    format!(
+                        "{} units of {} returned, but only {} shipped and not yet returned",
+                        line.quantity, line.sku, *left
+                    ),
+                )));
+            }
+            *left -= line.quantity;
+            *units.entry(line.sku.clone()).or_insert(0) += line.quantity;
+        }
+        self.note("returned", r.at);
+        let restocked = r.restocked;
+        self.returns.push(r);
+        Ok(ReturnOutcome::Recorded(if restocked {
+            units
+        } else {
+            BTreeMap::new()
+        }))
     }
 
     pub fn amount_paid(&self) -> i64 {
@@ -275,6 +368,7 @@ pub(crate) mod tests {
                 at,
                 event: "captured".into(),
             }],
+            returns: Vec::new(),
         }
     }
 
@@ -348,5 +442,62 @@ pub(crate) mod tests {
         second.quantity = 3;
         o.lines.push(second);
         assert_eq!(o.units_per_sku().get(&Sku::from("MUG-BLUE")), Some(&5));
+    }
+
+    fn ret(id: &str, qty: i64, restocked: bool) -> Return {
+        Return {
+            id: id.into(),
+            lines: vec![ReturnLine {
+                sku: Sku::from("MUG-BLUE"),
+                quantity: qty,
+            }],
+            restocked,
+            at: "2026-11-27T10:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn returns_restock_at_most_what_shipped_once_per_id() {
+        let mut o = sample_order();
+        let t = o.captured_at;
+        assert_eq!(
+            o.record_return(ret("R1", 1, true)),
+            Err(ReturnError::NotShipped(Captured))
+        );
+        for s in [Reserved, HandedOff, Shipped] {
+            o.transition(s, t).unwrap();
+        }
+        let units =
+            |n: i64| ReturnOutcome::Recorded([(Sku::from("MUG-BLUE"), n)].into_iter().collect());
+        assert_eq!(o.record_return(ret("R1", 1, true)), Ok(units(1)));
+        assert_eq!(
+            o.record_return(ret("R1", 1, true)),
+            Ok(ReturnOutcome::Repeated)
+        );
+        assert_eq!(
+            o.record_return(ret("R1", 2, true)),
+            Err(ReturnError::IdReused("R1".into()))
+        );
+        let too_many = o.record_return(ret("R2", 2, true));
+        assert!(
+            matches!(too_many, Err(ReturnError::Unprocessable(ref f)) if f.field.as_deref() == Some("lines[0].quantity")),
+            "2 shipped, 1 back already"
+        );
+        assert_eq!(
+            o.record_return(ret("R2", 1, false)),
+            Ok(ReturnOutcome::Recorded(Default::default())),
+            "written off"
+        );
+        assert_eq!(o.returns.len(), 2);
+        assert_eq!(
+            o.timeline.iter().filter(|e| e.event == "returned").count(),
+            2
+        );
+        let mut other = ret("R3", 1, true);
+        other.lines[0].sku = Sku::from("NOT-IN-ORDER");
+        let unknown = o.record_return(other);
+        assert!(
+            matches!(unknown, Err(ReturnError::Unprocessable(ref f)) if f.field.as_deref() == Some("lines[0].sku"))
+        );
     }
 }

@@ -5,7 +5,9 @@ use axum::Json;
 use jiff::Timestamp;
 use oms_domain::new_order::parse_json;
 use oms_domain::FulfillmentId;
-use oms_fulfill::{record_shipment, ShipmentError, ShipmentRequest};
+use oms_fulfill::{
+    record_return, record_shipment, ReturnFailure, ReturnRequest, ShipmentError, ShipmentRequest,
+};
 
 use crate::body::read_body;
 use crate::error::{ApiError, ErrorBody};
@@ -46,5 +48,46 @@ pub async fn post_shipment(
         }
         Err(ShipmentError::Conflict(m)) => Err(ApiError::conflict(m)),
         Err(ShipmentError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// The warehouse reports goods sent back after shipment. Restocked units
+/// (the default) are available again at once. Repeating a report with the
+/// same `return_id` is harmless.
+#[utoipa::path(post, path = "/v1/fulfillments/{id}/returns", tag = "warehouse", request_body = ReturnRequest,
+    params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "not shipped, or the return id was used with other lines"),
+        (status = 422, body = ErrorBody, description = "a SKU the order lacks, or more than was shipped")),
+    security(("bearer" = [])))]
+pub async fn post_return(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<OrderView>, ApiError> {
+    state.config.keys.authorize(&headers, &[Role::Warehouse])?;
+    let bytes = read_body(body).await?;
+    let request: ReturnRequest = parse_json(&bytes).map_err(ApiError::invalid)?;
+    request.validate().map_err(ApiError::invalid)?;
+    match record_return(
+        state.store.as_ref(),
+        &FulfillmentId(id),
+        &request,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(order) => {
+            tracing::info!(order_id = %order.id, correlation_id = %order.correlation_id, "return recorded");
+            Ok(Json(OrderView::from(&order)))
+        }
+        Err(ReturnFailure::NotFound(id)) => {
+            Err(ApiError::not_found(format!("no fulfillment {id}")))
+        }
+        Err(ReturnFailure::Conflict(m)) => Err(ApiError::conflict(m)),
+        Err(ReturnFailure::Unprocessable(f)) => Err(ApiError::unprocessable(f)),
+        Err(ReturnFailure::Store(e)) => Err(e.into()),
     }
 }

@@ -1,0 +1,118 @@
+//! `POST /v1/fulfillments/{id}/returns`: the warehouse reports goods sent
+//! back. Restocked units are in `on_hand` again in the same atomic write as
+//! the order's record of the return, so stock is right at once.
+
+use jiff::Timestamp;
+use oms_domain::order::{Order, Return, ReturnError, ReturnLine, ReturnOutcome};
+use oms_domain::ports::{ChangeSet, CommitError, Conflict, OrderWrite, StockChange, Store};
+use oms_domain::{FieldError, FulfillmentId, StoreError};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnRequest {
+    /// The warehouse's id of the return (RMA); repeating it changes nothing.
+    pub return_id: String,
+    pub lines: Vec<ReturnLine>,
+    /// Whether the units go back into stock (default) or are written off.
+    #[serde(default)]
+    pub restock: Option<bool>,
+}
+
+impl ReturnRequest {
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let id = &self.return_id;
+        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(FieldError::new(
+                "return_id",
+                "return_id must be 1 to 64 visible ASCII characters",
+            ));
+        }
+        if self.lines.is_empty() || self.lines.len() > 100 {
+            return Err(FieldError::new("lines", "a return has 1 to 100 lines"));
+        }
+        for (i, l) in self.lines.iter().enumerate() {
+            if !(1..=oms_domain::new_order::MAX_QUANTITY).contains(&l.quantity) {
+                return Err(FieldError::new(
+                    format!("lines[{i}].quantity"),
+                    "quantity must be at least 1",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReturnFailure {
+    #[error("no fulfillment {0}")]
+    NotFound(FulfillmentId),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{}", .0.message)]
+    Unprocessable(FieldError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn record_return<S: Store + ?Sized>(
+    store: &S,
+    id: &FulfillmentId,
+    request: &ReturnRequest,
+    now: Timestamp,
+) -> Result<Order, ReturnFailure> {
+    for _ in 0..50 {
+        let order = store
+            .order_by_fulfillment(id)
+            .await?
+            .ok_or_else(|| ReturnFailure::NotFound(id.clone()))?;
+        let mut next = order.clone();
+        next.version += 1;
+        let r = Return {
+            id: request.return_id.clone(),
+            lines: request.lines.clone(),
+            restocked: request.restock.unwrap_or(true),
+            at: now,
+        };
+        let units = match next.record_return(r) {
+            Ok(ReturnOutcome::Repeated) => return Ok(order),
+            Ok(ReturnOutcome::Recorded(units)) => units,
+            Err(ReturnError::NotShipped(status)) => {
+                return Err(ReturnFailure::Conflict(format!(
+                    "an order that is {} has nothing to return",
+                    status.as_str()
+                )))
+            }
+            Err(ReturnError::IdReused(rid)) => {
+                return Err(ReturnFailure::Conflict(format!(
+                    "return {rid} was reported before with other lines"
+                )))
+            }
+            Err(ReturnError::Unprocessable(f)) => return Err(ReturnFailure::Unprocessable(f)),
+        };
+        let stock = units
+            .into_iter()
+            .map(|(sku, n)| StockChange {
+                sku,
+                on_hand: n,
+                reserved: 0,
+            })
+            .collect();
+        let changes = ChangeSet {
+            order: Some(OrderWrite {
+                order: next.clone(),
+                expected_version: Some(order.version),
+            }),
+            stock,
+            ..ChangeSet::default()
+        };
+        match store.commit(changes).await {
+            Ok(()) => return Ok(next),
+            Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
+            // The SKU was deleted from the catalogue since: nothing to restock into.
+            Err(CommitError::Conflict(c)) => return Err(ReturnFailure::Conflict(c.to_string())),
+            Err(CommitError::Store(e)) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Unavailable(format!("fulfillment {id} kept changing")).into())
+}
