@@ -7,8 +7,8 @@ mod shipment;
 mod simulated;
 
 pub use http_warehouse::HttpWarehouse;
-pub use returns::{record_return, ReturnFailure, ReturnRequest};
-pub use shipment::{record_shipment, ShipmentError, ShipmentRequest};
+pub use returns::{record_return, ReturnRequest};
+pub use shipment::{record_shipment, FulfillmentError, ShipmentRequest};
 pub use simulated::{ship_simulated, SimulatedWarehouse};
 
 use jiff::Timestamp;

@@ -6,6 +6,8 @@ use jiff::Timestamp;
 use oms_domain::order::{Order, Return, ReturnError, ReturnLine, ReturnOutcome};
 use oms_domain::ports::{ChangeSet, CommitError, Conflict, OrderWrite, StockChange, Store};
 use oms_domain::{FieldError, FulfillmentId, StoreError};
+
+use crate::FulfillmentError;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -43,29 +45,17 @@ impl ReturnRequest {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ReturnFailure {
-    #[error("no fulfillment {0}")]
-    NotFound(FulfillmentId),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{}", .0.message)]
-    Unprocessable(FieldError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 pub async fn record_return<S: Store + ?Sized>(
     store: &S,
     id: &FulfillmentId,
     request: &ReturnRequest,
     now: Timestamp,
-) -> Result<Order, ReturnFailure> {
+) -> Result<Order, FulfillmentError> {
     for _ in 0..50 {
         let order = store
             .order_by_fulfillment(id)
             .await?
-            .ok_or_else(|| ReturnFailure::NotFound(id.clone()))?;
+            .ok_or_else(|| FulfillmentError::NotFound(id.clone()))?;
         let mut next = order.clone();
         next.version += 1;
         let r = Return {
@@ -78,17 +68,17 @@ pub async fn record_return<S: Store + ?Sized>(
             Ok(ReturnOutcome::Repeated) => return Ok(order),
             Ok(ReturnOutcome::Recorded(units)) => units,
             Err(ReturnError::NotShipped(status)) => {
-                return Err(ReturnFailure::Conflict(format!(
+                return Err(FulfillmentError::Conflict(format!(
                     "an order that is {} has nothing to return",
                     status.as_str()
                 )))
             }
             Err(ReturnError::IdReused(rid)) => {
-                return Err(ReturnFailure::Conflict(format!(
+                return Err(FulfillmentError::Conflict(format!(
                     "return {rid} was reported before with other lines"
                 )))
             }
-            Err(ReturnError::Unprocessable(f)) => return Err(ReturnFailure::Unprocessable(f)),
+            Err(ReturnError::Unprocessable(f)) => return Err(FulfillmentError::Unprocessable(f)),
         };
         let stock = units
             .into_iter()
@@ -110,7 +100,7 @@ pub async fn record_return<S: Store + ?Sized>(
             Ok(()) => return Ok(next),
             Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
             // The SKU was deleted from the catalogue since: nothing to restock into.
-            Err(CommitError::Conflict(c)) => return Err(ReturnFailure::Conflict(c.to_string())),
+            Err(CommitError::Conflict(c)) => return Err(FulfillmentError::Conflict(c.to_string())),
             Err(CommitError::Store(e)) => return Err(e.into()),
         }
     }

@@ -37,12 +37,17 @@ impl ShipmentRequest {
     }
 }
 
+/// Why a warehouse report (shipment or return) was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum ShipmentError {
+pub enum FulfillmentError {
     #[error("no fulfillment {0}")]
     NotFound(FulfillmentId),
+    /// Not possible in the order's state: 409.
     #[error("{0}")]
     Conflict(String),
+    /// Refers to what the order does not have: 422, naming the field.
+    #[error("{}", .0.message)]
+    Unprocessable(FieldError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -56,16 +61,16 @@ pub async fn record_shipment<S: Store + ?Sized>(
     id: &FulfillmentId,
     shipment: &ShipmentRequest,
     now: Timestamp,
-) -> Result<Order, ShipmentError> {
+) -> Result<Order, FulfillmentError> {
     for _ in 0..50 {
         let order = store
             .order_by_fulfillment(id)
             .await?
-            .ok_or_else(|| ShipmentError::NotFound(id.clone()))?;
+            .ok_or_else(|| FulfillmentError::NotFound(id.clone()))?;
         let fulfillment = order
             .fulfillment
             .as_ref()
-            .ok_or_else(|| ShipmentError::NotFound(id.clone()))?;
+            .ok_or_else(|| FulfillmentError::NotFound(id.clone()))?;
         if fulfillment.status == FulfillmentStatus::Shipped {
             let same = fulfillment.carrier.as_deref() == Some(shipment.carrier.trim())
                 && fulfillment.tracking_number.as_deref()
@@ -73,7 +78,7 @@ pub async fn record_shipment<S: Store + ?Sized>(
             return if same {
                 Ok(order)
             } else {
-                Err(ShipmentError::Conflict(format!(
+                Err(FulfillmentError::Conflict(format!(
                     "fulfillment {id} was already shipped with tracking number {}",
                     fulfillment.tracking_number.as_deref().unwrap_or("-")
                 )))
@@ -82,7 +87,7 @@ pub async fn record_shipment<S: Store + ?Sized>(
         let mut next = order.clone();
         next.version += 1;
         next.transition(OrderStatus::Shipped, now)
-            .map_err(|e| ShipmentError::Conflict(e.to_string()))?;
+            .map_err(|e| FulfillmentError::Conflict(e.to_string()))?;
         let f = next.fulfillment.as_mut().expect("checked above");
         f.status = FulfillmentStatus::Shipped;
         f.carrier = Some(shipment.carrier.trim().to_string());

@@ -10,7 +10,7 @@ use oms_domain::StageError;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{record_shipment, ShipmentError, ShipmentRequest};
+use crate::{record_shipment, FulfillmentError, ShipmentRequest};
 
 pub struct SimulatedWarehouse {
     publisher: Arc<dyn Publisher>,
@@ -55,10 +55,11 @@ pub async fn ship_simulated<S: Store + ?Sized>(
     match record_shipment(store, &fulfillment, &shipment, Timestamp::now()).await {
         Ok(_) => Ok(()),
         // Cancelled after hand-off: a real warehouse would be told to stop too.
-        Err(ShipmentError::Conflict(_)) => Ok(()),
-        Err(ShipmentError::NotFound(id)) => {
+        Err(FulfillmentError::Conflict(_)) => Ok(()),
+        Err(FulfillmentError::NotFound(id)) => {
             Err(StageError::Permanent(format!("no fulfillment {id}")))
         }
-        Err(ShipmentError::Store(e)) => Err(e.into()),
+        Err(FulfillmentError::Unprocessable(f)) => Err(StageError::Permanent(f.message)),
+        Err(FulfillmentError::Store(e)) => Err(e.into()),
     }
 }

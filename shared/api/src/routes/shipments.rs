@@ -4,15 +4,46 @@ use axum::http::HeaderMap;
 use axum::Json;
 use jiff::Timestamp;
 use oms_domain::new_order::parse_json;
-use oms_domain::FulfillmentId;
+use oms_domain::order::Order;
+use oms_domain::{FieldError, FulfillmentId};
 use oms_fulfill::{
-    record_return, record_shipment, ReturnFailure, ReturnRequest, ShipmentError, ShipmentRequest,
+    record_return, record_shipment, FulfillmentError, ReturnRequest, ShipmentRequest,
 };
 
 use crate::body::read_body;
 use crate::error::{ApiError, ErrorBody};
 use crate::views::OrderView;
 use crate::{AppState, Role};
+
+/// Reads and checks a warehouse report's body.
+async fn read_report<T: serde::de::DeserializeOwned>(
+    body: Body,
+    validate: impl Fn(&T) -> Result<(), FieldError>,
+) -> Result<T, ApiError> {
+    let bytes = read_body(body).await?;
+    let report: T = parse_json(&bytes).map_err(ApiError::invalid)?;
+    validate(&report).map_err(ApiError::invalid)?;
+    Ok(report)
+}
+
+/// The answer to a warehouse report: the order as it is now.
+fn answer(
+    result: Result<Order, FulfillmentError>,
+    what: &str,
+) -> Result<Json<OrderView>, ApiError> {
+    match result {
+        Ok(order) => {
+            tracing::info!(order_id = %order.id, correlation_id = %order.correlation_id, "{what} recorded");
+            Ok(Json(OrderView::from(&order)))
+        }
+        Err(FulfillmentError::NotFound(id)) => {
+            Err(ApiError::not_found(format!("no fulfillment {id}")))
+        }
+        Err(FulfillmentError::Conflict(m)) => Err(ApiError::conflict(m)),
+        Err(FulfillmentError::Unprocessable(f)) => Err(ApiError::unprocessable(f)),
+        Err(FulfillmentError::Store(e)) => Err(e.into()),
+    }
+}
 
 /// The warehouse reports a shipment. Repeating the same report is harmless.
 #[utoipa::path(post, path = "/v1/fulfillments/{id}/shipments", tag = "warehouse", request_body = ShipmentRequest,
@@ -28,27 +59,17 @@ pub async fn post_shipment(
     body: Body,
 ) -> Result<Json<OrderView>, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Warehouse])?;
-    let bytes = read_body(body).await?;
-    let shipment: ShipmentRequest = parse_json(&bytes).map_err(ApiError::invalid)?;
-    shipment.validate().map_err(ApiError::invalid)?;
-    match record_shipment(
-        state.store.as_ref(),
-        &FulfillmentId(id),
-        &shipment,
-        Timestamp::now(),
+    let shipment: ShipmentRequest = read_report(body, ShipmentRequest::validate).await?;
+    answer(
+        record_shipment(
+            state.store.as_ref(),
+            &FulfillmentId(id),
+            &shipment,
+            Timestamp::now(),
+        )
+        .await,
+        "shipment",
     )
-    .await
-    {
-        Ok(order) => {
-            tracing::info!(order_id = %order.id, correlation_id = %order.correlation_id, "shipment recorded");
-            Ok(Json(OrderView::from(&order)))
-        }
-        Err(ShipmentError::NotFound(id)) => {
-            Err(ApiError::not_found(format!("no fulfillment {id}")))
-        }
-        Err(ShipmentError::Conflict(m)) => Err(ApiError::conflict(m)),
-        Err(ShipmentError::Store(e)) => Err(e.into()),
-    }
 }
 
 /// The warehouse reports goods sent back after shipment. Restocked units
@@ -68,26 +89,15 @@ pub async fn post_return(
     body: Body,
 ) -> Result<Json<OrderView>, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Warehouse])?;
-    let bytes = read_body(body).await?;
-    let request: ReturnRequest = parse_json(&bytes).map_err(ApiError::invalid)?;
-    request.validate().map_err(ApiError::invalid)?;
-    match record_return(
-        state.store.as_ref(),
-        &FulfillmentId(id),
-        &request,
-        Timestamp::now(),
+    let request: ReturnRequest = read_report(body, ReturnRequest::validate).await?;
+    answer(
+        record_return(
+            state.store.as_ref(),
+            &FulfillmentId(id),
+            &request,
+            Timestamp::now(),
+        )
+        .await,
+        "return",
     )
-    .await
-    {
-        Ok(order) => {
-            tracing::info!(order_id = %order.id, correlation_id = %order.correlation_id, "return recorded");
-            Ok(Json(OrderView::from(&order)))
-        }
-        Err(ReturnFailure::NotFound(id)) => {
-            Err(ApiError::not_found(format!("no fulfillment {id}")))
-        }
-        Err(ReturnFailure::Conflict(m)) => Err(ApiError::conflict(m)),
-        Err(ReturnFailure::Unprocessable(f)) => Err(ApiError::unprocessable(f)),
-        Err(ReturnFailure::Store(e)) => Err(e.into()),
-    }
 }
