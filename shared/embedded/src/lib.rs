@@ -43,13 +43,25 @@ pub struct Embedded {
     path: PathBuf,
 }
 
+/// Runs one job; a job that panics is rolled back (its savepoint unwinds)
+/// and its caller gets an error, while the thread goes on serving the rest.
+fn run_job(job: Job, conn: &mut Connection) -> Option<Reply> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))) {
+        Ok(reply) => Some(reply),
+        Err(_) => {
+            tracing::error!("a database job panicked; its changes were rolled back");
+            None
+        }
+    }
+}
+
 fn run_jobs(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let grouped = conn.execute_batch("BEGIN").is_ok();
-        let mut replies = vec![first(&mut conn)];
-        while replies.len() < GROUP {
+        let mut replies: Vec<Reply> = run_job(first, &mut conn).into_iter().collect();
+        for _ in 1..GROUP {
             match jobs.try_recv() {
-                Ok(job) => replies.push(job(&mut conn)),
+                Ok(job) => replies.extend(run_job(job, &mut conn)),
                 Err(_) => break,
             }
         }
@@ -127,9 +139,9 @@ impl Embedded {
         self.jobs
             .send(job)
             .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?;
-        answered
-            .await
-            .map_err(|_| StoreError::Unavailable("the database thread has stopped".into()))?
+        answered.await.map_err(|_| {
+            StoreError::Unavailable("the database job failed or its thread stopped".into())
+        })?
     }
 }
 
@@ -143,4 +155,37 @@ pub(crate) fn json_err(e: serde_json::Error) -> StoreError {
 
 pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone_and_the_thread_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Embedded::open(&dir.path().join("oms.db"), QueueSettings::default()).unwrap();
+        let failed = db
+            .call(|conn| {
+                let sp = conn.savepoint().map_err(sql_err)?;
+                sp.execute(
+                    "INSERT INTO invoice_series (series, last) VALUES ('X', 1)",
+                    [],
+                )
+                .map_err(sql_err)?;
+                panic!("a bug in a job");
+                #[allow(unreachable_code)]
+                Ok(())
+            })
+            .await;
+        assert!(failed.is_err());
+        let rows: i64 = db
+            .call(|conn| {
+                conn.query_row("SELECT COUNT(*) FROM invoice_series", [], |r| r.get(0))
+                    .map_err(sql_err)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, 0, "the panicking job's write was rolled back");
+    }
 }
