@@ -18,6 +18,27 @@ use crate::config::{stored_secret, Settings};
 use crate::runner::{run_queue, Stages};
 use oms_report::ReportMail;
 
+/// Forgets idempotency keys older than `ttl`, hourly.
+async fn forget_old_idempotency_keys(
+    store: Embedded,
+    ttl: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        let cutoff = jiff::Timestamp::now()
+            - jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::MAX);
+        match store.forget_idempotency_keys(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(forgotten = n, "idempotency keys expired"),
+            Err(e) => tracing::warn!(error = %e, "expiring idempotency keys failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
 /// Emails the previous UTC day's report to finance once: at start if it was
 /// not sent yet, then after each midnight. The mail folder is the record of
 /// what was sent (`report-<date>.eml`). In AWS a schedule does this.
@@ -167,6 +188,13 @@ pub async fn start(settings: Settings) -> Result<Running> {
         from: settings.invoice.mail_from.clone(),
         to,
     });
+    if let Some(ttl) = settings.idempotency_ttl {
+        tasks.spawn(forget_old_idempotency_keys(
+            store.clone(),
+            ttl,
+            watcher.clone(),
+        ));
+    }
     if let Some(mail) = &report_mail {
         notes.push(format!(
             "the daily report goes to {} after each UTC midnight",

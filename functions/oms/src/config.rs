@@ -20,6 +20,8 @@ pub struct Settings {
     /// How long the simulated warehouse takes to ship.
     pub simulated_ship_delay: Duration,
     pub queue: QueueSettings,
+    /// How long an `Idempotency-Key` is remembered; `None`: for ever.
+    pub idempotency_ttl: Option<Duration>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -64,6 +66,7 @@ impl Settings {
             },
             simulated_ship_delay: Duration::from_millis(2000),
             queue: QueueSettings::default(),
+            idempotency_ttl: Some(Duration::from_secs(7 * 24 * 3600)),
         }
     }
 
@@ -111,6 +114,10 @@ impl Settings {
         s.queue.visibility_timeout =
             Duration::from_secs(env_number("OMS_VISIBILITY_TIMEOUT_SECS", 30)?);
         s.queue.max_attempts = env_number("OMS_MAX_ATTEMPTS", 16)? as u32;
+        s.idempotency_ttl = match env_number("OMS_IDEMPOTENCY_TTL_HOURS", 168)? {
+            0 => None,
+            hours => Some(Duration::from_secs(hours * 3600)),
+        };
         Ok(s)
     }
 }

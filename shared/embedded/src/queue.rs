@@ -94,6 +94,25 @@ impl Embedded {
         .await
     }
 
+    /// Forgets `Idempotency-Key` records made before `cutoff`, so the table
+    /// does not grow without end. A retry after that creates a new order, as
+    /// with Stripe's 24-hour keys; DynamoDB does the same with a TTL.
+    pub async fn forget_idempotency_keys(
+        &self,
+        cutoff: jiff::Timestamp,
+    ) -> Result<usize, StoreError> {
+        let cutoff = cutoff.as_millisecond();
+        self.call(move |conn| {
+            let sp = conn.savepoint().map_err(sql_err)?;
+            let n = sp
+                .execute("DELETE FROM idempotency WHERE created_ms < ?1", [cutoff])
+                .map_err(sql_err)?;
+            sp.commit().map_err(sql_err)?;
+            Ok(n)
+        })
+        .await
+    }
+
     /// Moves dead letters back to their queues with a fresh attempt count
     /// (all of them, or the one with `id`). Returns how many moved.
     pub async fn redrive(&self, id: Option<i64>) -> Result<usize, StoreError> {

@@ -206,3 +206,34 @@ async fn a_refused_change_set_writes_nothing() {
         Err(CommitError::Conflict(Conflict::UnknownSku(_)))
     ));
 }
+
+#[tokio::test]
+async fn old_idempotency_keys_are_forgotten_and_recent_ones_kept() {
+    use oms_domain::ports::IdempotencyRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(&dir, 30_000, 8);
+    let now = Timestamp::now();
+    for (key, age_hours) in [("old", 200), ("recent", 1)] {
+        let record = IdempotencyRecord {
+            key: key.into(),
+            body_hash: "h".into(),
+            status: 201,
+            response: "{}".into(),
+            order_id: OrderId::from("ord_1"),
+            created_at: now - jiff::SignedDuration::from_hours(age_hours),
+        };
+        db.commit(ChangeSet {
+            idempotency: Some(record),
+            ..ChangeSet::default()
+        })
+        .await
+        .unwrap();
+    }
+    let forgotten = db
+        .forget_idempotency_keys(now - jiff::SignedDuration::from_hours(168))
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 1);
+    assert!(db.idempotency("old").await.unwrap().is_none());
+    assert!(db.idempotency("recent").await.unwrap().is_some());
+}
