@@ -102,7 +102,7 @@ async fn main() -> Result<()> {
             let outcome = oms::demo::run(orders, fresh_dir("demo")).await?;
             println!("{}", serde_json::to_string_pretty(&outcome.report)?);
             println!(
-                "{} invoice emails (.eml, PDF attached) in {}",
+                "{} invoice emails (.eml with the PDF and the e-invoice XML attached) in {}",
                 outcome.emails,
                 outcome.data_dir.join("outbox").display()
             );
