@@ -18,53 +18,52 @@ use crate::config::{stored_secret, Settings};
 use crate::runner::{run_queue, Stages};
 use oms_report::ReportMail;
 
-/// Forgets idempotency keys older than `ttl`, hourly.
-async fn forget_old_idempotency_keys(
-    store: Embedded,
-    ttl: std::time::Duration,
+/// Runs `work` now and then every `period` until shutdown.
+async fn periodically<F, Fut>(
+    period: std::time::Duration,
     mut shutdown: watch::Receiver<bool>,
-) {
+    mut work: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     while !*shutdown.borrow() {
-        let cutoff = jiff::Timestamp::now()
-            - jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::MAX);
-        match store.forget_idempotency_keys(cutoff).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(forgotten = n, "idempotency keys expired"),
-            Err(e) => tracing::warn!(error = %e, "expiring idempotency keys failed; will retry"),
-        }
+        work().await;
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = tokio::time::sleep(period) => {}
             _ = shutdown.changed() => {}
         }
     }
 }
 
-/// Emails the previous UTC day's report to finance once: at start if it was
-/// not sent yet, then after each midnight. The mail folder is the record of
-/// what was sent (`report-<date>.eml`). In AWS a schedule does this.
-async fn email_reports_daily(
-    store: Arc<dyn Store>,
-    mailer: MailFolder,
-    mail: ReportMail,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    while !*shutdown.borrow() {
-        let today = jiff::Timestamp::now()
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .date();
-        if let Ok(yesterday) = today.yesterday() {
-            if !mailer.contains(&format!("report-{yesterday}")) {
-                if let Err(e) =
-                    oms_report::email_daily_report(store.as_ref(), &mailer, &mail, yesterday).await
-                {
-                    tracing::error!(error = %e, date = %yesterday, "emailing the daily report failed; will retry");
-                }
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
-            _ = shutdown.changed() => {}
-        }
+/// Forgets idempotency keys older than `ttl`.
+async fn forget_old_idempotency_keys(store: &Embedded, ttl: std::time::Duration) {
+    let age = jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::MAX);
+    let Ok(cutoff) = jiff::Timestamp::now().checked_sub(age) else {
+        return; // a TTL longer than recorded time: nothing is old enough
+    };
+    match store.forget_idempotency_keys(cutoff).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(forgotten = n, "idempotency keys expired"),
+        Err(e) => tracing::warn!(error = %e, "expiring idempotency keys failed; will retry"),
+    }
+}
+
+/// Emails the previous UTC day's report to finance unless that was done:
+/// the mail folder is the record of what was sent (`report-<date>.eml`).
+/// Checked at start and every five minutes; in AWS a schedule does this.
+async fn email_yesterdays_report(store: &dyn Store, mailer: &MailFolder, mail: &ReportMail) {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let Ok(yesterday) = today.yesterday() else {
+        return;
+    };
+    if mailer.contains(&format!("report-{yesterday}")) {
+        return;
+    }
+    if let Err(e) = oms_report::email_daily_report(store, mailer, mail, yesterday).await {
+        tracing::error!(error = %e, date = %yesterday, "emailing the daily report failed; will retry");
     }
 }
 
@@ -189,10 +188,14 @@ pub async fn start(settings: Settings) -> Result<Running> {
         to,
     });
     if let Some(ttl) = settings.idempotency_ttl {
-        tasks.spawn(forget_old_idempotency_keys(
-            store.clone(),
-            ttl,
+        let store = store.clone();
+        tasks.spawn(periodically(
+            std::time::Duration::from_secs(3600),
             watcher.clone(),
+            move || {
+                let store = store.clone();
+                async move { forget_old_idempotency_keys(&store, ttl).await }
+            },
         ));
     }
     if let Some(mail) = &report_mail {
@@ -200,11 +203,14 @@ pub async fn start(settings: Settings) -> Result<Running> {
             "the daily report goes to {} after each UTC midnight",
             mail.to
         ));
-        tasks.spawn(email_reports_daily(
-            store_port.clone(),
-            mailer.as_ref().clone(),
-            mail.clone(),
+        let (store, mailer, mail) = (store_port.clone(), mailer.as_ref().clone(), mail.clone());
+        tasks.spawn(periodically(
+            std::time::Duration::from_secs(300),
             watcher.clone(),
+            move || {
+                let (store, mailer, mail) = (store.clone(), mailer.clone(), mail.clone());
+                async move { email_yesterdays_report(store.as_ref(), &mailer, &mail).await }
+            },
         ));
     }
     let state = AppState {
