@@ -917,3 +917,128 @@ async fn returns_put_units_back_into_stock_at_once_and_once() {
     assert_eq!(order["status"], "shipped");
     assert_eq!(order["returns"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_return_gets_a_credit_note_and_the_refund_settles_the_order() {
+    let wh = FakeWarehouse::start(0).await;
+    let h = Harness::with_warehouse(&wh).await;
+    h.stock("MUG", "19", 5).await;
+    // 2 × 10.00 + 4.95 shipping − 1.00 discount = 23.95, paid in full.
+    let id = h.place("cn-1", &[("MUG", 2, 1000)]).await;
+    assert_eq!(
+        h.admin
+            .pay("evt_cn_pay", &id, 2395, "eur")
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    let order = h
+        .wait(&id, |o| {
+            o["status"] == "handed_off" && o["payment_status"] == "paid"
+        })
+        .await;
+    let ful = order["fulfillments"][0]["id"].as_str().unwrap().to_string();
+    let shipment = json!({"carrier": "DHL", "tracking_number": "T1"});
+    h.warehouse
+        .post(&format!("/v1/fulfillments/{ful}/shipments"), &shipment)
+        .await
+        .unwrap();
+    let returned = json!({"return_id": "RMA-9", "lines": [{"sku": "MUG", "quantity": 1}]});
+    assert_eq!(
+        h.warehouse
+            .post(&format!("/v1/fulfillments/{ful}/returns"), &returned)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+
+    // One mug less its half of the discount: 10.00 − 0.50.
+    let order = h
+        .wait(&id, |o| !o["returns"][0]["credit_note"].is_null())
+        .await;
+    let number = order["returns"][0]["credit_note"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let year = jiff::Timestamp::now().strftime("%Y").to_string();
+    assert_eq!(number, format!("CN-{year}-000001"));
+    assert_eq!(order["amount_credited"], 950);
+    assert_eq!(
+        (
+            order["payment_status"].as_str(),
+            order["amount_due"].as_i64()
+        ),
+        (Some("overpaid"), Some(0))
+    );
+    let note = h
+        .storefront
+        .get(&format!("/v1/invoices/{number}"))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(note["kind"]["type"], "credit_note");
+    assert_eq!(note["kind"]["corrects"], order["invoice_number"]);
+    assert_eq!(
+        (
+            note["total"].as_i64(),
+            note["shipping"].as_i64(),
+            note["discount"].as_i64()
+        ),
+        (Some(950), Some(0), Some(50))
+    );
+    let xml = h
+        .http
+        .get(h.url(&format!("/v1/invoices/{number}/xml")))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(xml
+        .text()
+        .await
+        .unwrap()
+        .contains("<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>"));
+    let started = std::time::Instant::now();
+    while h.outbox_files("CN-").is_empty() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mail = &h.outbox_files("CN-")[0];
+    assert!(
+        mail.contains(&format!(
+            "Subject: Credit note {number} for your order {id}"
+        )),
+        "{mail}"
+    );
+    assert!(mail.contains("Cc: <finance@shop.example>"));
+
+    // The shop refunds through Stripe: the order is settled.
+    let refund = json!({"id": "evt_cn_refund", "type": "charge.refunded",
+        "data": {"object": {"id": "ch_1", "amount_refunded": 950, "currency": "eur", "metadata": {"order_id": id}}}});
+    assert_eq!(
+        h.admin
+            .stripe_event(&serde_json::to_vec(&refund).unwrap())
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    let order = h.wait(&id, |o| o["payment_status"] == "paid").await;
+    assert_eq!(
+        (order["amount_paid"].as_i64(), order["amount_due"].as_i64()),
+        (Some(1445), Some(0))
+    );
+    let report = h.admin.get("/v1/reports/daily").await.unwrap().body;
+    assert_eq!(
+        report["revenue"]["EUR"],
+        2395 - 950,
+        "revenue net of the credit note"
+    );
+    assert_eq!(
+        report["invoices_issued"], 1,
+        "credit notes are not invoices"
+    );
+    assert_eq!(report["open_receivables"]["EUR"], 0);
+    assert_eq!(report["payments_received"]["EUR"], 1445);
+}

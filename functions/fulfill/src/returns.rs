@@ -3,6 +3,7 @@
 //! the order's record of the return, so stock is right at once.
 
 use jiff::Timestamp;
+use oms_domain::event::{Envelope, EventType, Payload};
 use oms_domain::order::{Order, Return, ReturnError, ReturnLine, ReturnOutcome};
 use oms_domain::ports::{ChangeSet, CommitError, Conflict, OrderWrite, StockChange, Store};
 use oms_domain::{FieldError, FulfillmentId, StoreError};
@@ -63,6 +64,7 @@ pub async fn record_return<S: Store + ?Sized>(
             lines: request.lines.clone(),
             restocked: request.restock.unwrap_or(true),
             at: now,
+            credit_note: None,
         };
         let units = match next.record_return(r) {
             Ok(ReturnOutcome::Repeated) => return Ok(order),
@@ -88,7 +90,13 @@ pub async fn record_return<S: Store + ?Sized>(
                 reserved: 0,
             })
             .collect();
+        let returned =
+            Envelope::for_order(EventType::OrderReturned, &next, now).with_payload(Payload {
+                return_id: Some(request.return_id.clone()),
+                ..Payload::default()
+            });
         let changes = ChangeSet {
+            events: vec![returned],
             order: Some(OrderWrite {
                 order: next.clone(),
                 expected_version: Some(order.version),

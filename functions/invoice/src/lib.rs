@@ -12,12 +12,13 @@ pub use ubl::render_ubl;
 
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
-use oms_domain::invoice::{build_invoice, Invoice, Seller};
+use oms_domain::invoice::{build_credit_note, build_invoice, Invoice, Seller};
 use oms_domain::order::{Order, OrderStatus};
 use oms_domain::ports::{
     ChangeSet, CommitError, Conflict, InvoiceWrite, Mailer, OrderWrite, Store,
 };
 use oms_domain::{InvoiceNumber, OrderId, StageError};
+use std::collections::BTreeMap;
 
 /// The last number this process issued, per series, taken in turns.
 ///
@@ -26,7 +27,48 @@ use oms_domain::{InvoiceNumber, OrderId, StageError};
 /// The cached number saves reading the series each time; when another
 /// process took it, the conditional write fails and the series is read again.
 /// Across processes the conditional write alone keeps numbers gap-free.
-static NUMBERING: tokio::sync::Mutex<Option<(String, u64)>> = tokio::sync::Mutex::const_new(None);
+static NUMBERING: tokio::sync::Mutex<BTreeMap<String, u64>> =
+    tokio::sync::Mutex::const_new(BTreeMap::new());
+
+/// Writes what `changes_for(n)` gives for the next number `n` of `series`.
+/// `None` when the write lost a race (number taken, order changed): the
+/// caller reads again and retries. Each round loses only to another document
+/// taking the number, so some document is numbered in every round.
+async fn with_next_number<S, T>(
+    store: &S,
+    series: &str,
+    changes_for: impl FnOnce(u64) -> (ChangeSet, T),
+) -> Result<Option<T>, StageError>
+where
+    S: Store + ?Sized,
+{
+    let mut last = NUMBERING.lock().await;
+    let sequence = match last.get(series) {
+        Some(n) => n + 1,
+        None => store.last_invoice_sequence(series).await? + 1,
+    };
+    let (changes, made) = changes_for(sequence);
+    match store.commit(changes).await {
+        Ok(()) => {
+            last.insert(series.to_string(), sequence);
+            Ok(Some(made))
+        }
+        Err(CommitError::Conflict(Conflict::InvoiceSequenceTaken)) => {
+            last.remove(series);
+            Ok(None)
+        }
+        Err(CommitError::Conflict(Conflict::OrderChanged)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Invoice" or "Credit note", as the document is headed.
+pub fn document_title(document: &Invoice) -> &'static str {
+    match document.kind {
+        oms_domain::invoice::DocumentKind::Invoice => "Invoice",
+        oms_domain::invoice::DocumentKind::CreditNote { .. } => "Credit note",
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct InvoiceConfig {
@@ -35,7 +77,8 @@ pub struct InvoiceConfig {
     pub finance_email: Option<String>,
 }
 
-/// Consumer of the invoice queue (`OrderShipped`).
+/// Consumer of the invoice queue: `OrderShipped` gets the invoice,
+/// `OrderReturned` a credit note.
 pub async fn handle<S, M>(
     store: &S,
     mailer: &M,
@@ -46,21 +89,26 @@ where
     S: Store + ?Sized,
     M: Mailer + ?Sized,
 {
-    if event.event_type != EventType::OrderShipped {
-        return Err(StageError::Permanent(format!(
-            "the invoice stage does not handle {:?}",
-            event.event_type
-        )));
-    }
-    match issue_invoice(
-        store,
-        event.require_order()?,
-        &config.seller,
-        Timestamp::now(),
-    )
-    .await?
-    {
-        Issued::New(invoice) => email_invoice(store, mailer, config, &invoice).await,
+    let order = event.require_order()?;
+    let issued = match event.event_type {
+        EventType::OrderShipped => {
+            issue_invoice(store, order, &config.seller, Timestamp::now()).await?
+        }
+        EventType::OrderReturned => {
+            let return_id =
+                event.payload.return_id.as_deref().ok_or_else(|| {
+                    StageError::Permanent("OrderReturned without return id".into())
+                })?;
+            issue_credit_note(store, order, return_id, &config.seller, Timestamp::now()).await?
+        }
+        other => {
+            return Err(StageError::Permanent(format!(
+                "the invoice stage does not handle {other:?}"
+            )))
+        }
+    };
+    match issued {
+        Issued::New(document) => email_invoice(store, mailer, config, &document).await,
         Issued::Before(number) => send_invoice(store, mailer, config, &number).await,
     }
 }
@@ -88,8 +136,6 @@ pub async fn issue_invoice<S: Store + ?Sized>(
 ) -> Result<Issued, StageError> {
     let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
     let series = InvoiceNumber::series(year);
-    // Each round loses only to another invoice taking the same number, so
-    // some invoice is issued in every round: this ends.
     for _ in 0..1000 {
         let order = load(store, id).await?;
         if let Some(number) = &order.invoice_number {
@@ -101,41 +147,100 @@ pub async fn issue_invoice<S: Store + ?Sized>(
                 order.status.as_str()
             )));
         }
-        let mut last = NUMBERING.lock().await;
-        let sequence = match last.as_ref() {
-            Some((s, n)) if *s == series => n + 1,
-            _ => store.last_invoice_sequence(&series).await? + 1,
-        };
-        let number = InvoiceNumber::new(year, sequence);
-        let invoice = build_invoice(&order, number.clone(), now, seller.clone());
-        let mut next = order.clone();
-        next.version += 1;
-        next.invoice_number = Some(number);
-        next.note("invoiced", now);
-        let changes = ChangeSet {
-            order: Some(OrderWrite {
-                order: next,
-                expected_version: Some(order.version),
-            }),
-            invoice: Some(InvoiceWrite {
-                invoice: invoice.clone(),
-                series: series.clone(),
-                sequence,
-            }),
-            ..ChangeSet::default()
-        };
-        match store.commit(changes).await {
-            Ok(()) => {
-                *last = Some((series, sequence));
-                return Ok(Issued::New(Box::new(invoice)));
-            }
-            Err(CommitError::Conflict(Conflict::InvoiceSequenceTaken)) => *last = None,
-            Err(CommitError::Conflict(Conflict::OrderChanged)) => {}
-            Err(e) => return Err(e.into()),
+        let issued = with_next_number(store, &series, |sequence| {
+            let number = InvoiceNumber::new(year, sequence);
+            let invoice = build_invoice(&order, number.clone(), now, seller.clone());
+            let mut next = order.clone();
+            next.version += 1;
+            next.invoice_number = Some(number);
+            next.note("invoiced", now);
+            let changes = ChangeSet {
+                order: Some(OrderWrite {
+                    order: next,
+                    expected_version: Some(order.version),
+                }),
+                invoice: Some(InvoiceWrite {
+                    invoice: invoice.clone(),
+                    series: series.clone(),
+                    sequence,
+                }),
+                ..ChangeSet::default()
+            };
+            (changes, invoice)
+        })
+        .await?;
+        if let Some(invoice) = issued {
+            return Ok(Issued::New(Box::new(invoice)));
         }
     }
     Err(StageError::Transient(format!(
         "could not number the invoice of {id}"
+    )))
+}
+
+/// Issues the credit note for return `return_id` of the order, or says which
+/// number it already has. Waits (transiently) for the order's invoice.
+pub async fn issue_credit_note<S: Store + ?Sized>(
+    store: &S,
+    id: &OrderId,
+    return_id: &str,
+    seller: &Seller,
+    now: Timestamp,
+) -> Result<Issued, StageError> {
+    let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
+    let series = InvoiceNumber::credit_note_series(year);
+    for _ in 0..1000 {
+        let order = load(store, id).await?;
+        let position = order
+            .returns
+            .iter()
+            .position(|r| r.id == return_id)
+            .ok_or_else(|| {
+                StageError::Permanent(format!("order {id} has no return {return_id}"))
+            })?;
+        if let Some(number) = &order.returns[position].credit_note {
+            return Ok(Issued::Before(number.clone()));
+        }
+        let corrects = order
+            .invoice_number
+            .clone()
+            .ok_or_else(|| StageError::Transient(format!("order {id} is not invoiced yet")))?;
+        let issued = with_next_number(store, &series, |sequence| {
+            let number = InvoiceNumber::credit_note(year, sequence);
+            let note = build_credit_note(
+                &order,
+                &order.returns[position],
+                corrects,
+                number.clone(),
+                now,
+                seller.clone(),
+            );
+            let mut next = order.clone();
+            next.version += 1;
+            next.credited += note.total;
+            next.returns[position].credit_note = Some(number);
+            next.note("credited", now);
+            let changes = ChangeSet {
+                order: Some(OrderWrite {
+                    order: next,
+                    expected_version: Some(order.version),
+                }),
+                invoice: Some(InvoiceWrite {
+                    invoice: note.clone(),
+                    series: series.clone(),
+                    sequence,
+                }),
+                ..ChangeSet::default()
+            };
+            (changes, note)
+        })
+        .await?;
+        if let Some(note) = issued {
+            return Ok(Issued::New(Box::new(note)));
+        }
+    }
+    Err(StageError::Transient(format!(
+        "could not number the credit note of {id}"
     )))
 }
 

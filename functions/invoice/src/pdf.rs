@@ -1,7 +1,7 @@
 //! The invoice as a PDF: A4, the standard Helvetica fonts (no font files to
 //! ship), WinAnsi text so German and French names print correctly.
 
-use oms_domain::invoice::Invoice;
+use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::money::format_minor;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
@@ -110,7 +110,8 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         &format!("VAT ID {} - {}", seller.vat_id, seller.email),
     );
     w.down(30.0);
-    w.text(MARGIN, 18.0, true, &format!("Invoice {}", inv.number));
+    let title = crate::document_title(inv);
+    w.text(MARGIN, 18.0, true, &format!("{title} {}", inv.number));
     w.down(18.0);
     let date = inv.issued_at.strftime("%Y-%m-%d").to_string();
     w.text(
@@ -154,7 +155,7 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
                 MARGIN,
                 9.0,
                 false,
-                &format!("Invoice {} (continued)", inv.number),
+                &format!("{title} {} (continued)", inv.number),
             );
             w.down(20.0);
             header(&mut w);
@@ -202,11 +203,27 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         total_row(&mut w, "Rounding", money(inv.rounding), false);
     }
     total_row(&mut w, "Total", money(inv.total), true);
-    total_row(&mut w, "Paid", money(inv.amount_paid), false);
-    total_row(&mut w, "Amount due", money(inv.amount_due), true);
+    match &inv.kind {
+        DocumentKind::Invoice => {
+            total_row(&mut w, "Paid", money(inv.amount_paid), false);
+            total_row(&mut w, "Amount due", money(inv.amount_due), true);
+        }
+        DocumentKind::CreditNote { corrects, .. } => {
+            total_row(&mut w, "Amount credited", money(inv.total), true);
+            total_row(
+                &mut w,
+                &format!("Corrects invoice {corrects}"),
+                String::new(),
+                false,
+            );
+        }
+    }
     w.down(20.0);
     let mut footer = vec!["Prices include VAT. Thank you for your order.".to_string()];
-    if let (Some(iban), true) = (&inv.seller.iban, inv.amount_due > 0) {
+    if let (Some(iban), true) = (
+        &inv.seller.iban,
+        inv.amount_due > 0 && inv.kind == DocumentKind::Invoice,
+    ) {
         footer.push(format!(
             "Please transfer {} to IBAN {iban}, quoting {}.",
             money(inv.amount_due),
@@ -238,7 +255,7 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         .base_font(Name(b"Helvetica-Bold"))
         .encoding_predefined(Name(b"WinAnsiEncoding"));
     pdf.document_info(info)
-        .title(TextStr(&format!("Invoice {}", inv.number)))
+        .title(TextStr(&format!("{title} {}", inv.number)))
         .producer(TextStr("oms"));
     for (i, content) in w.pages.into_iter().enumerate() {
         let content_id = Ref::new(11 + 2 * i as i32);

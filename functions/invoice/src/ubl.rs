@@ -3,7 +3,7 @@
 //! figures come from [`build_invoice`](oms_domain::invoice::build_invoice),
 //! which computes them by the norm's rules.
 
-use oms_domain::invoice::Invoice;
+use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::order::PaymentMethod;
 use oms_domain::{Currency, TaxRate};
 use quick_xml::escape::escape;
@@ -121,11 +121,32 @@ pub fn render_ubl(inv: &Invoice) -> String {
         out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
         depth: 1,
     };
-    x.out.push_str(
-        "<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\" \
+    // A credit note is the same document under other names (UBL CreditNote, type 381).
+    let credit_of = match &inv.kind {
+        DocumentKind::Invoice => None,
+        DocumentKind::CreditNote { corrects, .. } => Some(corrects),
+    };
+    let (root, type_code_tag, type_code, line_tag, quantity_tag) = match credit_of {
+        None => (
+            "Invoice",
+            "cbc:InvoiceTypeCode",
+            "380",
+            "cac:InvoiceLine",
+            "cbc:InvoicedQuantity",
+        ),
+        Some(_) => (
+            "CreditNote",
+            "cbc:CreditNoteTypeCode",
+            "381",
+            "cac:CreditNoteLine",
+            "cbc:CreditedQuantity",
+        ),
+    };
+    x.out.push_str(&format!(
+        "<{root} xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:{root}-2\" \
          xmlns:cac=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\" \
-         xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">\n",
-    );
+         xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">\n"
+    ));
     x.leaf("cbc:CustomizationID", None, "urn:cen.eu:en16931:2017");
     x.leaf("cbc:ID", None, inv.number.as_str());
     x.leaf(
@@ -133,12 +154,19 @@ pub fn render_ubl(inv: &Invoice) -> String {
         None,
         &inv.issued_at.strftime("%Y-%m-%d").to_string(),
     );
-    x.leaf("cbc:InvoiceTypeCode", None, "380");
+    x.leaf(type_code_tag, None, type_code);
     x.leaf("cbc:DocumentCurrencyCode", None, c.as_str());
     x.leaf("cbc:BuyerReference", None, inv.order_id.as_str());
     x.open("cac:OrderReference");
     x.leaf("cbc:ID", None, inv.order_id.as_str());
     x.close("cac:OrderReference");
+    if let Some(corrects) = credit_of {
+        x.open("cac:BillingReference");
+        x.open("cac:InvoiceDocumentReference");
+        x.leaf("cbc:ID", None, corrects.as_str());
+        x.close("cac:InvoiceDocumentReference");
+        x.close("cac:BillingReference");
+    }
 
     let s = &inv.seller;
     x.open("cac:AccountingSupplierParty");
@@ -175,19 +203,21 @@ pub fn render_ubl(inv: &Invoice) -> String {
     x.close("cac:Party");
     x.close("cac:AccountingCustomerParty");
 
-    x.open("cac:PaymentMeans");
-    x.leaf(
-        "cbc:PaymentMeansCode",
-        None,
-        payment_means_code(inv.payment_method, s.iban.is_some()),
-    );
-    x.leaf("cbc:PaymentID", None, inv.number.as_str());
-    if let Some(iban) = &s.iban {
-        x.open("cac:PayeeFinancialAccount");
-        x.leaf("cbc:ID", None, iban);
-        x.close("cac:PayeeFinancialAccount");
+    if credit_of.is_none() {
+        x.open("cac:PaymentMeans");
+        x.leaf(
+            "cbc:PaymentMeansCode",
+            None,
+            payment_means_code(inv.payment_method, s.iban.is_some()),
+        );
+        x.leaf("cbc:PaymentID", None, inv.number.as_str());
+        if let Some(iban) = &s.iban {
+            x.open("cac:PayeeFinancialAccount");
+            x.leaf("cbc:ID", None, iban);
+            x.close("cac:PayeeFinancialAccount");
+        }
+        x.close("cac:PaymentMeans");
     }
-    x.close("cac:PaymentMeans");
 
     for t in &inv.tax_totals {
         for (is_charge, amount, reason) in [
@@ -241,10 +271,10 @@ pub fn render_ubl(inv: &Invoice) -> String {
     x.close("cac:LegalMonetaryTotal");
 
     for (i, l) in inv.lines.iter().enumerate() {
-        x.open("cac:InvoiceLine");
+        x.open(line_tag);
         x.leaf("cbc:ID", None, &(i + 1).to_string());
         x.leaf(
-            "cbc:InvoicedQuantity",
+            quantity_tag,
             Some(("unitCode", "C62")),
             &l.quantity.to_string(),
         );
@@ -266,9 +296,9 @@ pub fn render_ubl(inv: &Invoice) -> String {
             &l.quantity.to_string(),
         );
         x.close("cac:Price");
-        x.close("cac:InvoiceLine");
+        x.close(line_tag);
     }
-    x.out.push_str("</Invoice>\n");
+    x.out.push_str(&format!("</{root}>\n"));
     x.out
 }
 
@@ -290,6 +320,26 @@ mod tests {
     use oms_domain::{InvoiceNumber, OrderId, Sku};
 
     fn invoice() -> Invoice {
+        let order = invoice_order();
+        let seller = Seller {
+            name: "Shop GmbH".into(),
+            street: "Musterstr. 1".into(),
+            postal_code: "50667".into(),
+            city: "Köln".into(),
+            country: "DE".into(),
+            vat_id: "DE123456789".into(),
+            email: "invoices@shop.example".into(),
+            iban: Some("DE02120300000000202051".into()),
+        };
+        build_invoice(
+            &order,
+            InvoiceNumber::new(2026, 7),
+            order.captured_at,
+            seller,
+        )
+    }
+
+    fn invoice_order() -> Order {
         let address = Address {
             name: "Erika <Mustermann> & Co".into(),
             line1: "Heidestr. 17".into(),
@@ -321,7 +371,7 @@ mod tests {
         });
         let total = oms_domain::order::order_total(&lines, 495, discount.as_ref());
         let at = "2026-11-26T10:00:00Z".parse().unwrap();
-        let order = Order {
+        Order {
             id: OrderId::from("ord_1"),
             version: 1,
             external_ref: None,
@@ -342,6 +392,7 @@ mod tests {
                 received: 1000,
                 ..Default::default()
             },
+            credited: 0,
             invoice_number: None,
             fulfillment: None,
             correlation_id: "c".into(),
@@ -351,18 +402,7 @@ mod tests {
                 event: "captured".into(),
             }],
             returns: Vec::new(),
-        };
-        let seller = Seller {
-            name: "Shop GmbH".into(),
-            street: "Musterstr. 1".into(),
-            postal_code: "50667".into(),
-            city: "Köln".into(),
-            country: "DE".into(),
-            vat_id: "DE123456789".into(),
-            email: "invoices@shop.example".into(),
-            iban: Some("DE02120300000000202051".into()),
-        };
-        build_invoice(&order, InvoiceNumber::new(2026, 7), at, seller)
+        }
     }
 
     fn element<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
@@ -443,5 +483,51 @@ mod tests {
             2 + 2 + 2 + 2,
             "breakdown, allowances, charges, lines"
         );
+    }
+
+    #[test]
+    fn a_credit_note_is_a_ubl_credit_note_referring_to_its_invoice() {
+        use oms_domain::invoice::build_credit_note;
+        use oms_domain::order::{Return, ReturnLine};
+        let invoice = invoice();
+        let at = invoice.issued_at;
+        // Rebuild the order the invoice came from, with one mug returned.
+        let mut order_like = invoice_order();
+        let ret = Return {
+            id: "RMA-1".into(),
+            lines: vec![ReturnLine {
+                sku: Sku::from("MUG"),
+                quantity: 1,
+            }],
+            restocked: true,
+            at,
+            credit_note: None,
+        };
+        order_like.returns = vec![ret.clone()];
+        let note = build_credit_note(
+            &order_like,
+            &ret,
+            invoice.number.clone(),
+            InvoiceNumber::credit_note(2026, 1),
+            at,
+            invoice.seller.clone(),
+        );
+        let xml = render_ubl(&note);
+        assert!(xml.contains(
+            "<CreditNote xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2\""
+        ));
+        assert_eq!(element(&xml, "cbc:CreditNoteTypeCode"), ["381"]);
+        assert_eq!(element(&xml, "cbc:CreditedQuantity"), ["1"]);
+        assert!(element(&xml, "cbc:InvoicedQuantity").is_empty());
+        assert!(element(&xml, "cac:InvoiceDocumentReference")[0]
+            .contains("<cbc:ID>INV-2026-000007</cbc:ID>"));
+        assert!(element(&xml, "cbc:PaymentMeansCode").is_empty());
+        let one = |tag: &str| cents(element(&xml, tag)[0]);
+        assert_eq!(one("cbc:PayableAmount"), note.total);
+        assert_eq!(
+            one("cbc:TaxInclusiveAmount") + one("cbc:PayableRoundingAmount"),
+            note.total
+        );
+        assert!(xml.trim_end().ends_with("</CreditNote>"));
     }
 }

@@ -137,9 +137,11 @@ pub async fn book_payment_event<S: Store + ?Sized>(
             order.status,
             oms_domain::order::OrderStatus::Cancelled | oms_domain::order::OrderStatus::Rejected
         );
+        // Measured against what is owed: a credit note for returned goods
+        // lowers it, and what was paid beyond is due back to the customer.
         let booking = book(
             &order.ledger,
-            order.total,
+            order.amount_owed(),
             order.currency,
             void,
             &stored.event.kind,

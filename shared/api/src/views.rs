@@ -25,6 +25,8 @@ pub struct OrderView {
     pub currency: String,
     pub total: i64,
     pub amount_paid: i64,
+    /// Credited for returned goods (credit notes).
+    pub amount_credited: i64,
     pub amount_due: i64,
     pub shipping_price: i64,
     pub discount: Option<Discount>,
@@ -49,6 +51,7 @@ impl From<&Order> for OrderView {
             currency: o.currency.to_string(),
             total: o.total,
             amount_paid: o.amount_paid(),
+            amount_credited: o.credited,
             amount_due: o.amount_due(),
             shipping_price: o.shipping_price,
             discount: o.discount.clone(),

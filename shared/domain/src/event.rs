@@ -14,6 +14,8 @@ pub enum EventType {
     OrderCaptured,
     OrderReserved,
     OrderShipped,
+    /// Goods came back; the payload names the return (a credit note is due).
+    OrderReturned,
     PaymentEventReceived,
     StockReplenished,
     /// The simulated warehouse's timer: ship this order now.
@@ -61,7 +63,7 @@ impl EventType {
         match self {
             EventType::OrderCaptured | EventType::StockReplenished => QueueName::Reserve,
             EventType::OrderReserved => QueueName::Fulfill,
-            EventType::OrderShipped => QueueName::Invoice,
+            EventType::OrderShipped | EventType::OrderReturned => QueueName::Invoice,
             EventType::PaymentEventReceived => QueueName::Reconcile,
             EventType::ShipmentDue => QueueName::WarehouseSim,
         }
@@ -92,6 +94,8 @@ pub struct Payload {
     pub provider: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_event_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_id: Option<String>,
 }
 
 impl Envelope {

@@ -86,6 +86,15 @@ impl InvoiceNumber {
     pub fn series(year: i16) -> String {
         format!("INV-{year}")
     }
+
+    /// Credit notes have their own gap-free series: `CN-2026-000007`.
+    pub fn credit_note(year: i16, sequence: u64) -> Self {
+        InvoiceNumber(format!("CN-{year}-{sequence:06}"))
+    }
+
+    pub fn credit_note_series(year: i16) -> String {
+        format!("CN-{year}")
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 use crate::money::{allocate, div_round};
-use crate::order::{Address, Order, PaymentMethod};
+use crate::order::{Address, Order, OrderLine, PaymentMethod, Return};
 use crate::{Currency, InvoiceNumber, OrderId, TaxRate};
 
 /// The seller, as printed on every invoice. Comes from configuration.
@@ -62,10 +62,26 @@ pub struct TaxTotal {
     pub shipping_net: i64,
 }
 
+/// An invoice, or a credit note that corrects one (for returned goods).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DocumentKind {
+    #[default]
+    Invoice,
+    CreditNote {
+        /// The invoice it corrects.
+        #[schema(value_type = String)]
+        corrects: InvoiceNumber,
+        return_id: String,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Invoice {
     #[schema(value_type = String, example = "INV-2026-000001")]
     pub number: InvoiceNumber,
+    #[serde(default)]
+    pub kind: DocumentKind,
     #[schema(value_type = String)]
     pub order_id: OrderId,
     #[schema(value_type = String)]
@@ -182,6 +198,7 @@ pub fn build_invoice(
     let total_tax: i64 = tax_totals.iter().map(|t| t.tax).sum();
     Invoice {
         number,
+        kind: DocumentKind::Invoice,
         order_id: order.id.clone(),
         issued_at,
         currency: order.currency,
@@ -204,11 +221,82 @@ pub fn build_invoice(
     }
 }
 
+/// The goods of `ret` priced as the order sold them (at the SKU's first line).
+fn returned_lines(order: &Order, ret: &Return) -> Vec<OrderLine> {
+    ret.lines
+        .iter()
+        .filter_map(|r| {
+            let sold = order.lines.iter().find(|l| l.sku == r.sku)?;
+            Some(OrderLine {
+                quantity: r.quantity,
+                ..sold.clone()
+            })
+        })
+        .collect()
+}
+
+/// The credit note for the goods of return `ret` (one of `order.returns`),
+/// correcting invoice `corrects`. The goods are credited at their gross price
+/// less their share of the order's discount; shipping is not credited. The
+/// discount shares are cut cumulatively over the order's returns, so all
+/// returns together never credit more discount than was given.
+pub fn build_credit_note(
+    order: &Order,
+    ret: &Return,
+    corrects: InvoiceNumber,
+    number: InvoiceNumber,
+    issued_at: Timestamp,
+    seller: Seller,
+) -> Invoice {
+    let goods: i64 = order.lines.iter().map(OrderLine::gross).sum();
+    let discount = order.discount.as_ref().map_or(0, |d| d.amount);
+    let upto = order
+        .returns
+        .iter()
+        .position(|r| r.id == ret.id)
+        .map_or(order.returns.len(), |i| i + 1);
+    let returned_gross = |returns: &[Return]| -> i64 {
+        returns
+            .iter()
+            .flat_map(|r| returned_lines(order, r))
+            .map(|l| l.gross())
+            .sum()
+    };
+    let share_upto = |gross: i64| {
+        if goods == 0 {
+            0
+        } else {
+            div_round(discount as i128 * gross as i128, goods as i128) as i64
+        }
+    };
+    let before = returned_gross(&order.returns[..upto.saturating_sub(1)]);
+    let this = returned_lines(order, ret);
+    let this_gross: i64 = this.iter().map(OrderLine::gross).sum();
+    let share = share_upto(before + this_gross) - share_upto(before);
+
+    let mut credited = order.clone();
+    credited.lines = this;
+    credited.shipping_price = 0;
+    credited.discount = (share > 0).then(|| crate::order::Discount {
+        code: order.discount.as_ref().and_then(|d| d.code.clone()),
+        amount: share,
+    });
+    credited.total = this_gross - share;
+    credited.ledger = Default::default();
+    credited.credited = 0;
+    let mut note = build_invoice(&credited, number, issued_at, seller);
+    note.kind = DocumentKind::CreditNote {
+        corrects,
+        return_id: ret.id.clone(),
+    };
+    note
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::order::tests::sample_order;
-    use crate::order::{order_total, Discount, OrderLine};
+    use crate::order::{order_total, Discount};
     use crate::Sku;
 
     pub(crate) fn seller() -> Seller {
@@ -376,6 +464,83 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn credit_notes_credit_goods_less_their_discount_share_and_never_more() {
+        use crate::order::{Return, ReturnLine};
+        // Two mugs at 12.99 with a 2.00 discount: each returned mug is worth 11.99.
+        let mut o = sample_order();
+        let ret = |id: &str| Return {
+            id: id.into(),
+            lines: vec![ReturnLine {
+                sku: Sku::from("MUG-BLUE"),
+                quantity: 1,
+            }],
+            restocked: true,
+            at: o.captured_at,
+            credit_note: None,
+        };
+        o.returns = vec![ret("R1"), ret("R2")];
+        let first = build_credit_note(
+            &o,
+            &o.returns[0],
+            InvoiceNumber::new(2026, 1),
+            InvoiceNumber::credit_note(2026, 1),
+            o.captured_at,
+            seller(),
+        );
+        let second = build_credit_note(
+            &o,
+            &o.returns[1],
+            InvoiceNumber::new(2026, 1),
+            InvoiceNumber::credit_note(2026, 2),
+            o.captured_at,
+            seller(),
+        );
+        assert_eq!((first.total, second.total), (1199, 1199));
+        assert_eq!(
+            first.discount + second.discount,
+            200,
+            "all of the discount, no more"
+        );
+        assert_eq!(first.shipping, 0);
+        assert_eq!(first.number.as_str(), "CN-2026-000001");
+        assert_eq!(
+            first.kind,
+            DocumentKind::CreditNote {
+                corrects: InvoiceNumber::new(2026, 1),
+                return_id: "R1".into()
+            }
+        );
+        assert_consistent(&first);
+        assert_eq!((first.amount_paid, first.amount_due), (0, 1199));
+
+        // Odd amounts: the shares still add up to the discount exactly.
+        let mut o = sample_order();
+        o.lines[0].quantity = 3;
+        o.lines[0].unit_price = 1000;
+        o.discount = Some(Discount {
+            code: None,
+            amount: 100,
+        });
+        o.returns = vec![ret("A"), ret("B"), ret("C")];
+        let shares: Vec<i64> = o
+            .returns
+            .iter()
+            .map(|r| {
+                build_credit_note(
+                    &o,
+                    r,
+                    InvoiceNumber::new(2026, 1),
+                    InvoiceNumber::credit_note(2026, 9),
+                    o.captured_at,
+                    seller(),
+                )
+                .discount
+            })
+            .collect();
+        assert_eq!(shares.iter().sum::<i64>(), 100, "{shares:?}");
     }
 
     #[test]

@@ -270,6 +270,7 @@ impl ValidOrder {
             payment_method: request.payment_method.unwrap_or(PaymentMethod::Card),
             total,
             ledger: PaymentLedger::default(),
+            credited: 0,
             invoice_number: None,
             fulfillment: None,
             correlation_id,

@@ -156,6 +156,9 @@ pub struct Order {
     pub payment_method: PaymentMethod,
     pub total: i64,
     pub ledger: PaymentLedger,
+    /// The sum of the credit notes issued for returns.
+    #[serde(default)]
+    pub credited: i64,
     pub invoice_number: Option<InvoiceNumber>,
     pub fulfillment: Option<Fulfillment>,
     pub correlation_id: String,
@@ -177,6 +180,10 @@ pub struct Return {
     pub restocked: bool,
     #[schema(value_type = String)]
     pub at: Timestamp,
+    /// The credit note issued for it, once it is.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub credit_note: Option<InvoiceNumber>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -299,12 +306,17 @@ impl Order {
         self.ledger.net_paid()
     }
 
+    /// What the customer owes in all: the total less what was credited.
+    pub fn amount_owed(&self) -> i64 {
+        self.total - self.credited
+    }
+
     pub fn amount_due(&self) -> i64 {
-        (self.total - self.amount_paid()).max(0)
+        (self.amount_owed() - self.amount_paid()).max(0)
     }
 
     pub fn payment_status(&self) -> PaymentStatus {
-        self.ledger.status(self.total)
+        self.ledger.status(self.amount_owed())
     }
 }
 
@@ -360,6 +372,7 @@ pub(crate) mod tests {
             payment_method: PaymentMethod::Card,
             total,
             ledger: PaymentLedger::default(),
+            credited: 0,
             invoice_number: None,
             fulfillment: None,
             correlation_id: "corr".into(),
@@ -453,6 +466,7 @@ pub(crate) mod tests {
             }],
             restocked,
             at: "2026-11-27T10:00:00Z".parse().unwrap(),
+            credit_note: None,
         }
     }
 

@@ -44,7 +44,9 @@ CREATE TABLE invoice_series (
 );
 CREATE TABLE invoices (
     number TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL UNIQUE,
+    -- 'invoice' or 'credit_note'; one invoice per order is kept by the order's version check
+    kind TEXT NOT NULL,
+    order_id TEXT NOT NULL,
     currency TEXT NOT NULL,
     total INTEGER NOT NULL,
     issued_ms INTEGER NOT NULL,
@@ -52,6 +54,7 @@ CREATE TABLE invoices (
     doc TEXT NOT NULL
 );
 CREATE INDEX invoices_issued ON invoices (issued_ms);
+CREATE INDEX invoices_order ON invoices (order_id);
 CREATE TABLE payment_events (
     provider TEXT NOT NULL,
     event_id TEXT NOT NULL,

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use oms_domain::catalog::{SkuItem, SkuUpdate};
 use oms_domain::event::{Envelope, QueueName};
-use oms_domain::invoice::Invoice;
+use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::order::Order;
 use oms_domain::payment::PaymentEvent;
 use oms_domain::ports::{
@@ -183,7 +183,7 @@ fn apply(tx: &Connection, c: &ChangeSet) -> Result<(), CommitError> {
         let inv = &w.invoice;
         let n = tx
             .execute(
-                "INSERT INTO invoices (number, order_id, currency, total, issued_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO invoices (number, kind, order_id, currency, total, issued_ms, doc) VALUES (?1, ?7, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT DO NOTHING",
                 params![
                     inv.number.as_str(),
@@ -191,7 +191,11 @@ fn apply(tx: &Connection, c: &ChangeSet) -> Result<(), CommitError> {
                     inv.currency.as_str(),
                     inv.total,
                     inv.issued_at.as_millisecond(),
-                    serde_json::to_string(inv).map_err(json_err)?
+                    serde_json::to_string(inv).map_err(json_err)?,
+                    match inv.kind {
+                        DocumentKind::Invoice => "invoice",
+                        DocumentKind::CreditNote { .. } => "credit_note",
+                    }
                 ],
             )
             .map_err(sql_err)?;
@@ -509,24 +513,27 @@ impl Store for Embedded {
                 orders_cancelled: count(conn, &in_range("cancelled_ms"), from, to)?,
                 revenue: sums(
                     conn,
-                    "SELECT currency, SUM(total) FROM invoices WHERE issued_ms >= ?1 AND issued_ms < ?2 GROUP BY currency",
+                    "SELECT currency, SUM(CASE kind WHEN 'credit_note' THEN -total ELSE total END) FROM invoices
+                     WHERE issued_ms >= ?1 AND issued_ms < ?2 GROUP BY currency",
                     from,
                     to,
                 )?,
-                invoices_issued: count(conn, "SELECT COUNT(*) FROM invoices WHERE issued_ms >= ?1 AND issued_ms < ?2", from, to)?,
+                invoices_issued: count(conn, "SELECT COUNT(*) FROM invoices WHERE kind = 'invoice' AND issued_ms >= ?1 AND issued_ms < ?2", from, to)?,
                 payments_received: sums(
                     conn,
                     "SELECT currency, SUM(amount) FROM ledger WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY currency",
                     from,
                     to,
                 )?,
-                // What each invoice issued by the end of the day still lacked at
-                // that moment, never below zero per invoice.
+                // What each invoiced order (less its credit notes) still lacked
+                // at the end of the day, never below zero per order.
                 open_receivables: sums(
                     conn,
-                    "SELECT i.currency, SUM(MAX(i.total - COALESCE((SELECT SUM(l.amount) FROM ledger l
-                        WHERE l.order_id = i.order_id AND l.currency = i.currency AND l.at_ms < ?2), 0), 0))
-                     FROM invoices i WHERE i.issued_ms < ?2 AND ?1 <= ?2 GROUP BY i.currency",
+                    "SELECT d.currency, SUM(MAX(d.billed - COALESCE((SELECT SUM(l.amount) FROM ledger l
+                        WHERE l.order_id = d.order_id AND l.currency = d.currency AND l.at_ms < ?2), 0), 0))
+                     FROM (SELECT order_id, currency, SUM(CASE kind WHEN 'credit_note' THEN -total ELSE total END) AS billed
+                           FROM invoices WHERE issued_ms < ?2 AND ?1 <= ?2 GROUP BY order_id, currency) d
+                     GROUP BY d.currency",
                     from,
                     to,
                 )?,
