@@ -8,6 +8,17 @@ use oms_domain::InvoiceNumber;
 use crate::error::{ApiError, ErrorBody};
 use crate::{AppState, Role};
 
+/// A rendered document with its type and file name.
+fn document(body: Vec<u8>, content_type: &'static str, filename: String) -> Response {
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
 async fn load(state: &AppState, number: String) -> Result<Invoice, ApiError> {
     let number = InvoiceNumber(number);
     state
@@ -42,17 +53,11 @@ pub async fn get_invoice_pdf(
 ) -> Result<Response, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Storefront])?;
     let invoice = load(&state, number).await?;
-    let pdf = oms_invoice::render_pdf(&invoice);
-    let mut response = pdf.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{}.pdf\"", invoice.number)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(document(
+        oms_invoice::render_pdf(&invoice),
+        "application/pdf",
+        format!("{}.pdf", invoice.number),
+    ))
 }
 
 /// The invoice as an EN 16931 e-invoice (UBL 2.1 XML), as it was emailed.
@@ -66,10 +71,9 @@ pub async fn get_invoice_xml(
 ) -> Result<Response, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Storefront])?;
     let invoice = load(&state, number).await?;
-    let mut response = oms_invoice::render_ubl(&invoice).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    Ok(response)
+    Ok(document(
+        oms_invoice::render_ubl(&invoice).into_bytes(),
+        "application/xml",
+        format!("{}.xml", invoice.number),
+    ))
 }
