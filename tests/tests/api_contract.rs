@@ -632,8 +632,15 @@ async fn backorders_wait_for_stock_and_are_reserved_when_it_comes() {
         1,
         "a backorder holds nothing"
     );
+    let reorder = h.admin.get("/v1/reports/reorder").await.unwrap().body;
+    assert_eq!(
+        reorder,
+        json!([{"sku": "LAMP", "name": "Item LAMP", "on_hand": 1, "reserved": 1, "backordered": 2, "to_order": 2}])
+    );
     h.stock("LAMP", "19", 3).await;
     h.wait_status(&second, "handed_off").await;
+    let reorder = h.admin.get("/v1/reports/reorder").await.unwrap().body;
+    assert_eq!(reorder, json!([]), "nothing left to reorder");
     assert_eq!(h.sku("LAMP").await["available"], 0);
     let report = h.admin.get("/v1/reports/daily").await.unwrap().body;
     assert_eq!(report["orders_backordered"], 1);
@@ -721,7 +728,11 @@ async fn routes_errors_and_openapi() {
         .get("/v1/fulfillments/{id}/returns")
         .and_then(|p| p.get("post"))
         .is_some());
-    assert_eq!(paths.len(), 12);
+    assert!(paths
+        .get("/v1/reports/reorder")
+        .and_then(|p| p.get("get"))
+        .is_some());
+    assert_eq!(paths.len(), 13);
     assert!(doc["components"]["schemas"]["OrderRequest"].is_object());
 }
 

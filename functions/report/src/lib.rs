@@ -33,6 +33,41 @@ pub async fn daily_report<S: Store + ?Sized>(
     Ok(facts.into_report(date.to_string()))
 }
 
+/// A SKU that backordered orders wait for, and how many units to order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ReorderLine {
+    pub sku: String,
+    pub name: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    /// Units that backordered orders wait for.
+    pub backordered: i64,
+    /// `backordered - available`: what must come in to serve them all.
+    pub to_order: i64,
+}
+
+/// What to reorder now so that every backordered order can be served.
+pub async fn reorder_list<S: Store + ?Sized>(store: &S) -> Result<Vec<ReorderLine>, StoreError> {
+    let demand = store.backordered_demand().await?;
+    let skus: Vec<_> = demand.keys().cloned().collect();
+    let items = store.skus(&skus).await?;
+    Ok(demand
+        .into_iter()
+        .filter_map(|(sku, backordered)| {
+            let item = items.get(&sku)?;
+            let to_order = backordered - item.available;
+            (to_order > 0).then(|| ReorderLine {
+                sku: sku.to_string(),
+                name: item.name.clone(),
+                on_hand: item.on_hand,
+                reserved: item.reserved,
+                backordered,
+                to_order,
+            })
+        })
+        .collect())
+}
+
 /// Who sends the daily report and who gets it.
 #[derive(Debug, Clone)]
 pub struct ReportMail {
@@ -55,7 +90,11 @@ fn amounts(per_currency: &BTreeMap<String, i64>) -> String {
 }
 
 /// The report as an email to finance: the figures as text, the JSON attached.
-pub fn report_email(report: &DailyReport, mail: &ReportMail) -> Result<RawEmail, StageError> {
+pub fn report_email(
+    report: &DailyReport,
+    reorder: &[ReorderLine],
+    mail: &ReportMail,
+) -> Result<RawEmail, StageError> {
     let lead = match &report.order_lead_time_seconds {
         Some(l) => format!("p50 {} s, p95 {} s, max {} s", l.p50, l.p95, l.max),
         None => "no order shipped".into(),
@@ -83,6 +122,16 @@ pub fn report_email(report: &DailyReport, mail: &ReportMail) -> Result<RawEmail,
         open = amounts(&report.open_receivables),
         mismatches = report.payment_mismatches,
     );
+    let mut body = body;
+    if !reorder.is_empty() {
+        body.push_str("\nTo reorder now (backordered orders wait for these):\n");
+        for r in reorder {
+            body.push_str(&format!(
+                "  {} {}: order {} ({} backordered, {} on hand, {} reserved)\n",
+                r.sku, r.name, r.to_order, r.backordered, r.on_hand, r.reserved
+            ));
+        }
+    }
     let json =
         serde_json::to_vec_pretty(report).map_err(|e| StageError::Permanent(e.to_string()))?;
     let mime = mail_builder::MessageBuilder::new()
@@ -117,7 +166,8 @@ where
     M: Mailer + ?Sized,
 {
     let report = daily_report(store, date).await?;
-    mailer.send(report_email(&report, mail)?).await?;
+    let reorder = reorder_list(store).await?;
+    mailer.send(report_email(&report, &reorder, mail)?).await?;
     Ok(report)
 }
 
@@ -138,13 +188,25 @@ mod tests {
             from: "oms@shop.example".into(),
             to: "finance@shop.example".into(),
         };
-        let email = report_email(&report, &mail).unwrap();
+        let reorder = vec![ReorderLine {
+            sku: "LAMP".into(),
+            name: "Leselampe".into(),
+            on_hand: 1,
+            reserved: 1,
+            backordered: 3,
+            to_order: 3,
+        }];
+        let email = report_email(&report, &reorder, &mail).unwrap();
         let text = String::from_utf8(email.mime).unwrap();
         assert_eq!(email.id, "report-2026-11-26");
         assert!(text.contains("Subject: Daily report 2026-11-26"));
         assert!(text.contains("Orders captured      3"));
         assert!(text.contains("Revenue (invoiced)   123.45 EUR"));
         assert!(text.contains("p50 60 s, p95 120 s, max 120 s"));
+        assert!(
+            text.contains("  LAMP Leselampe: order 3 (3 backordered, 1 on hand"),
+            "{text}"
+        );
         assert!(text.contains("filename=\"report-2026-11-26.json\""));
     }
 

@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::invoices::get_invoice_xml))
         .routes(routes!(routes::reports::daily))
         .routes(routes!(routes::reports::email_daily))
+        .routes(routes!(routes::reports::reorder))
         .with_state(state)
         .split_for_parts();
     let api = Arc::new(api);

@@ -154,6 +154,8 @@ pub trait Store: Send + Sync {
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, StoreError>;
     async fn order_by_fulfillment(&self, id: &FulfillmentId) -> Result<Option<Order>, StoreError>;
+    /// Units per SKU that backordered orders wait for.
+    async fn backordered_demand(&self) -> Result<std::collections::BTreeMap<Sku, i64>, StoreError>;
     /// Backordered orders holding `sku`, oldest first.
     async fn backordered_with(&self, sku: &Sku) -> Result<Vec<OrderId>, StoreError>;
     async fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;

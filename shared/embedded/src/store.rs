@@ -364,6 +364,25 @@ impl Store for Embedded {
         self.order_where("fulfillment_id", id.to_string()).await
     }
 
+    async fn backordered_demand(&self) -> Result<BTreeMap<Sku, i64>, StoreError> {
+        self.call(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT doc FROM orders WHERE status = 'backordered'")
+                .map_err(sql_err)?;
+            let docs = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?;
+            let mut demand = BTreeMap::new();
+            for doc in docs {
+                for (sku, units) in parse_order(doc.map_err(sql_err)?)?.units_per_sku() {
+                    *demand.entry(sku).or_insert(0) += units;
+                }
+            }
+            Ok(demand)
+        })
+        .await
+    }
+
     async fn backordered_with(&self, sku: &Sku) -> Result<Vec<OrderId>, StoreError> {
         let sku = sku.clone();
         self.call(move |conn| {

@@ -5,7 +5,7 @@ use jiff::civil::Date;
 use oms_domain::report::DailyReport;
 use oms_domain::FieldError;
 use oms_domain::StageError;
-use oms_report::{daily_report, email_daily_report, parse_date};
+use oms_report::{daily_report, email_daily_report, parse_date, reorder_list, ReorderLine};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
@@ -79,4 +79,17 @@ pub async fn email_daily(
             ))
         }
     }
+}
+
+/// What to reorder now so that every backordered order can be served: per
+/// SKU, the units backordered orders wait for beyond what is available.
+#[utoipa::path(get, path = "/v1/reports/reorder", tag = "reports",
+    responses((status = 200, body = Vec<ReorderLine>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reorder(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ReorderLine>>, ApiError> {
+    state.config.keys.authorize(&headers, &[])?;
+    Ok(Json(reorder_list(state.store.as_ref()).await?))
 }
