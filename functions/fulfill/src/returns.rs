@@ -15,7 +15,9 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct ReturnRequest {
     /// The warehouse's id of the return (RMA); repeating it changes nothing.
+    #[schema(min_length = 1, max_length = 64)]
     pub return_id: String,
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<ReturnLine>,
     /// Whether the units go back into stock (default) or are written off.
     #[serde(default)]

@@ -10,7 +10,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentRequest {
+    #[schema(min_length = 1, max_length = 64, example = "DHL")]
     pub carrier: String,
+    #[schema(pattern = "^[A-Za-z0-9-]{1,64}$")]
     pub tracking_number: String,
 }
 

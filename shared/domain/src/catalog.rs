@@ -35,9 +35,12 @@ impl SkuItem {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkuRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    #[schema(example = "19")]
+    /// VAT in percent, at most two decimals.
+    #[schema(example = "19", pattern = "^[0-9]{1,3}(\\.[0-9]{1,2})?$")]
     pub tax_rate: String,
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub on_hand: i64,
 }
 

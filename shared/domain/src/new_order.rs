@@ -23,15 +23,20 @@ pub const MAX_UNIT_PRICE: i64 = 10_000_000_000;
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub external_ref: Option<String>,
-    #[schema(example = "EUR")]
+    /// ISO 4217, upper case.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: String,
     pub customer: Customer,
     pub billing_address: Address,
     #[serde(default)]
     pub shipping_address: Option<Address>,
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<LineRequest>,
+    /// Gross, in minor units.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000_000_i64)]
     pub shipping_price: Option<i64>,
     #[serde(default)]
     pub discount: Option<Discount>,
@@ -42,8 +47,12 @@ pub struct OrderRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineRequest {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub sku: String,
+    #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: i64,
+    /// Gross price of one unit, in minor units.
+    #[schema(minimum = 0, maximum = 10_000_000_000_i64)]
     pub unit_price: i64,
 }
 

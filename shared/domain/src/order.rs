@@ -71,20 +71,28 @@ pub enum PaymentMethod {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Customer {
+    #[schema(max_length = 254, example = "erika@example.com")]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub line1: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
+    #[schema(min_length = 1, max_length = 20)]
     pub postal_code: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
     /// ISO 3166-1 alpha-2.
+    #[schema(pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: String,
 }
 
@@ -93,6 +101,8 @@ pub struct Address {
 pub struct Discount {
     #[serde(default)]
     pub code: Option<String>,
+    /// Gross, in minor units; at most the value of the goods.
+    #[schema(minimum = 0)]
     pub amount: i64,
 }
 
@@ -191,6 +201,7 @@ pub struct Return {
 pub struct ReturnLine {
     #[schema(value_type = String)]
     pub sku: Sku,
+    #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: i64,
 }
 
