@@ -1,5 +1,5 @@
 //! The ports: what the stages need from the outside world. Adapters live in
-//! `oms-embedded` (SQLite, local queues, mail folder) and `oms-aws`.
+//! `oms-embedded` (SQLite, local queues, mail folder) and, next, an AWS crate.
 //!
 //! Writes go through one method, [`Store::commit`], which applies a
 //! [`ChangeSet`] atomically or not at all: the order document guarded by its
