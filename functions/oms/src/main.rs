@@ -72,8 +72,19 @@ fn fresh_dir(kind: &str) -> PathBuf {
     ))
 }
 
+/// Errors end the command with one line on stderr and exit code 1.
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oms: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
