@@ -14,9 +14,7 @@ pub use simulated::{ship_simulated, SimulatedWarehouse};
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
 use oms_domain::order::{FulfillmentStatus, Order, OrderStatus};
-use oms_domain::ports::{
-    ChangeSet, CommitError, Conflict, HandOff, HandOffLine, OrderWrite, Store, Warehouse,
-};
+use oms_domain::ports::{commit_unless_raced, ChangeSet, HandOff, HandOffLine, Store, Warehouse};
 use oms_domain::{OrderId, StageError};
 
 const MAX_RACES: usize = 50;
@@ -44,18 +42,7 @@ async fn save<S: Store + ?Sized>(
     mut next: Order,
 ) -> Result<bool, StageError> {
     next.version = base.version + 1;
-    let changes = ChangeSet {
-        order: Some(OrderWrite {
-            order: next,
-            expected_version: Some(base.version),
-        }),
-        ..ChangeSet::default()
-    };
-    match store.commit(changes).await {
-        Ok(()) => Ok(true),
-        Err(CommitError::Conflict(Conflict::OrderChanged)) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    Ok(commit_unless_raced(store, ChangeSet::order_update(next, base.version)).await?)
 }
 
 /// Hands a reserved order's fulfillment (created with the reservation) to

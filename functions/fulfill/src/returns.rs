@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType, Payload};
 use oms_domain::order::{Order, Return, ReturnError, ReturnLine, ReturnOutcome};
-use oms_domain::ports::{ChangeSet, CommitError, Conflict, OrderWrite, StockChange, Store};
+use oms_domain::ports::{commit_unless_raced, ChangeSet, CommitError, StockChange, Store};
 use oms_domain::{FieldError, FulfillmentId, StoreError};
 
 use crate::FulfillmentError;
@@ -99,16 +99,12 @@ pub async fn record_return<S: Store + ?Sized>(
             });
         let changes = ChangeSet {
             events: vec![returned],
-            order: Some(OrderWrite {
-                order: next.clone(),
-                expected_version: Some(order.version),
-            }),
             stock,
-            ..ChangeSet::default()
+            ..ChangeSet::order_update(next.clone(), order.version)
         };
-        match store.commit(changes).await {
-            Ok(()) => return Ok(next),
-            Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
+        match commit_unless_raced(store, changes).await {
+            Ok(true) => return Ok(next),
+            Ok(false) => continue,
             // The SKU was deleted from the catalogue since: nothing to restock into.
             Err(CommitError::Conflict(c)) => return Err(FulfillmentError::Conflict(c.to_string())),
             Err(CommitError::Store(e)) => return Err(e.into()),

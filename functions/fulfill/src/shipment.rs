@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
 use oms_domain::order::{FulfillmentStatus, Order, OrderStatus};
-use oms_domain::ports::{ChangeSet, CommitError, Conflict, OrderWrite, StockChange, Store};
+use oms_domain::ports::{commit_unless_raced, ChangeSet, CommitError, StockChange, Store};
 use oms_domain::{FieldError, FulfillmentId, StoreError};
 use serde::Deserialize;
 
@@ -105,16 +105,12 @@ pub async fn record_shipment<S: Store + ?Sized>(
             .collect();
         let changes = ChangeSet {
             events: vec![Envelope::for_order(EventType::OrderShipped, &next, now)],
-            order: Some(OrderWrite {
-                order: next.clone(),
-                expected_version: Some(order.version),
-            }),
             stock,
-            ..ChangeSet::default()
+            ..ChangeSet::order_update(next.clone(), order.version)
         };
-        match store.commit(changes).await {
-            Ok(()) => return Ok(next),
-            Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
+        match commit_unless_raced(store, changes).await {
+            Ok(true) => return Ok(next),
+            Ok(false) => continue,
             Err(CommitError::Conflict(c)) => {
                 return Err(StoreError::Corrupt(format!("shipping stock: {c}")).into())
             }

@@ -14,9 +14,7 @@ use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
 use oms_domain::invoice::{build_credit_note, build_invoice, Invoice, Seller};
 use oms_domain::order::{Order, OrderStatus};
-use oms_domain::ports::{
-    ChangeSet, CommitError, Conflict, InvoiceWrite, Mailer, OrderWrite, Store,
-};
+use oms_domain::ports::{ChangeSet, CommitError, Conflict, InvoiceWrite, Mailer, Store};
 use oms_domain::{InvoiceNumber, OrderId, StageError};
 use std::collections::BTreeMap;
 
@@ -155,16 +153,12 @@ pub async fn issue_invoice<S: Store + ?Sized>(
             next.invoice_number = Some(number);
             next.note("invoiced", now);
             let changes = ChangeSet {
-                order: Some(OrderWrite {
-                    order: next,
-                    expected_version: Some(order.version),
-                }),
                 invoice: Some(InvoiceWrite {
                     invoice: invoice.clone(),
                     series: series.clone(),
                     sequence,
                 }),
-                ..ChangeSet::default()
+                ..ChangeSet::order_update(next, order.version)
             };
             (changes, invoice)
         })
@@ -221,16 +215,12 @@ pub async fn issue_credit_note<S: Store + ?Sized>(
             next.returns[position].credit_note = Some(number);
             next.note("credited", now);
             let changes = ChangeSet {
-                order: Some(OrderWrite {
-                    order: next,
-                    expected_version: Some(order.version),
-                }),
                 invoice: Some(InvoiceWrite {
                     invoice: note.clone(),
                     series: series.clone(),
                     sequence,
                 }),
-                ..ChangeSet::default()
+                ..ChangeSet::order_update(next, order.version)
             };
             (changes, note)
         })

@@ -6,8 +6,7 @@ use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType, Payload};
 use oms_domain::payment::{book, MismatchKind, PaymentEventKind};
 use oms_domain::ports::{
-    ChangeSet, CommitError, Conflict, LedgerEntry, MismatchRecord, OrderWrite, Store,
-    StoredPaymentEvent,
+    ChangeSet, CommitError, Conflict, LedgerEntry, MismatchRecord, Store, StoredPaymentEvent,
 };
 use oms_domain::signature::{verify, SignatureError};
 use oms_domain::{stripe, FieldError, OrderId, StageError, StoreError};
@@ -178,14 +177,10 @@ pub async fn book_payment_event<S: Store + ?Sized>(
             })
             .collect();
         let changes = ChangeSet {
-            order: Some(OrderWrite {
-                order: next,
-                expected_version: Some(order.version),
-            }),
             ledger,
             mismatches,
             payment_event_booked: booked_mark.clone(),
-            ..ChangeSet::default()
+            ..ChangeSet::order_update(next, order.version)
         };
         if commit_booking(store, changes).await? {
             return Ok(());

@@ -5,7 +5,9 @@
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
 use oms_domain::order::{Fulfillment, FulfillmentStatus, Order, OrderStatus};
-use oms_domain::ports::{ChangeSet, CommitError, Conflict, OrderWrite, StockChange, Store};
+use oms_domain::ports::{
+    commit_unless_raced, ChangeSet, CommitError, Conflict, StockChange, Store,
+};
 use oms_domain::{FulfillmentId, OrderId, Sku, StageError, StoreError};
 
 /// Optimistic writes are retried this often when the order changed meanwhile.
@@ -40,10 +42,11 @@ pub async fn handle<S: Store + ?Sized>(store: &S, event: &Envelope) -> Result<()
     }
 }
 
-fn next_version(order: &Order) -> (Order, Option<u64>) {
+/// The order as the next version, to be changed and written over `order`.
+fn next_version(order: &Order) -> Order {
     let mut next = order.clone();
     next.version += 1;
-    (next, Some(order.version))
+    next
 }
 
 async fn load<S: Store + ?Sized>(store: &S, id: &OrderId) -> Result<Order, StageError> {
@@ -66,7 +69,7 @@ pub async fn reserve_order<S: Store + ?Sized>(
         ) {
             return Ok(ReserveOutcome::NothingToDo(order.status));
         }
-        let (mut next, expected) = next_version(&order);
+        let mut next = next_version(&order);
         next.transition(OrderStatus::Reserved, now)
             .map_err(|e| StageError::Permanent(e.to_string()))?;
         // The fulfillment exists from the moment its units are held, so the
@@ -88,12 +91,8 @@ pub async fn reserve_order<S: Store + ?Sized>(
             .collect();
         let changes = ChangeSet {
             events: vec![Envelope::for_order(EventType::OrderReserved, &next, now)],
-            order: Some(OrderWrite {
-                order: next,
-                expected_version: expected,
-            }),
             stock,
-            ..ChangeSet::default()
+            ..ChangeSet::order_update(next, order.version)
         };
         let (status, outcome) = match store.commit(changes).await {
             Ok(()) => return Ok(ReserveOutcome::Reserved),
@@ -109,15 +108,11 @@ pub async fn reserve_order<S: Store + ?Sized>(
             }
             Err(e) => return Err(e.into()),
         };
-        let (mut next, expected) = next_version(&order);
+        let mut next = next_version(&order);
         next.transition(status, now)
             .map_err(|e| StageError::Permanent(e.to_string()))?;
         let changes = ChangeSet {
-            order: Some(OrderWrite {
-                order: next,
-                expected_version: expected,
-            }),
-            ..ChangeSet::default()
+            ..ChangeSet::order_update(next, order.version)
         };
         match store.commit(changes).await {
             Ok(()) => return Ok(outcome),
@@ -162,7 +157,7 @@ pub async fn cancel_order<S: Store + ?Sized>(
             .order(id)
             .await?
             .ok_or_else(|| CancelError::NotFound(id.clone()))?;
-        let (mut next, expected) = next_version(&order);
+        let mut next = next_version(&order);
         next.transition(OrderStatus::Cancelled, now)
             .map_err(|e| CancelError::NotCancellable(e.to_string()))?;
         if let Some(f) = next.fulfillment.as_mut() {
@@ -182,16 +177,12 @@ pub async fn cancel_order<S: Store + ?Sized>(
             Vec::new()
         };
         let changes = ChangeSet {
-            order: Some(OrderWrite {
-                order: next.clone(),
-                expected_version: expected,
-            }),
             stock,
-            ..ChangeSet::default()
+            ..ChangeSet::order_update(next.clone(), order.version)
         };
-        match store.commit(changes).await {
-            Ok(()) => return Ok(next),
-            Err(CommitError::Conflict(Conflict::OrderChanged)) => continue,
+        match commit_unless_raced(store, changes).await {
+            Ok(true) => return Ok(next),
+            Ok(false) => continue,
             Err(CommitError::Conflict(c)) => {
                 return Err(StoreError::Corrupt(format!("releasing stock: {c}")).into())
             }

@@ -131,6 +131,34 @@ pub enum CommitError {
     Store(#[from] StoreError),
 }
 
+impl ChangeSet {
+    /// Writes `next` in place of the stored order, which must still be at
+    /// `base_version`.
+    pub fn order_update(next: Order, base_version: u64) -> ChangeSet {
+        ChangeSet {
+            order: Some(OrderWrite {
+                order: next,
+                expected_version: Some(base_version),
+            }),
+            ..ChangeSet::default()
+        }
+    }
+}
+
+/// Commits `changes`. `Ok(false)` when the order changed since it was read:
+/// the caller reads again, decides again and retries. Any other conflict or
+/// failure is an error.
+pub async fn commit_unless_raced<S: Store + ?Sized>(
+    store: &S,
+    changes: ChangeSet,
+) -> Result<bool, CommitError> {
+    match store.commit(changes).await {
+        Ok(()) => Ok(true),
+        Err(CommitError::Conflict(Conflict::OrderChanged)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 impl From<CommitError> for StageError {
     fn from(e: CommitError) -> Self {
         match e {
