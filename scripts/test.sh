@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project: formatting, lints, unit, contract and end-to-end
-# tests. What CI runs (.ci/run calls this script). Needs only cargo: the
-# embedded backend is SQLite compiled into the binary.
+# tests, on both backends. What CI runs (.ci/run calls this script). Besides
+# cargo it needs python3, npm and Java 17: it installs (once, cached) and
+# starts the AWS emulators for the AWS backend's tests, and stops them after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,9 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+source scripts/emulators.sh
+emulators_start
 
 echo "== cargo test"
 cargo test --workspace --locked

@@ -2,6 +2,8 @@
 //! directory, called over real HTTP on loopback, plus a fake warehouse that
 //! records the hand-offs it receives.
 
+pub mod aws;
+
 use axum::http::{HeaderMap, StatusCode};
 use oms::app::{start, Running};
 use oms::client::Client;

@@ -337,10 +337,10 @@ pub fn order_total(lines: &[OrderLine], shipping_price: i64, discount: Option<&D
     goods + shipping_price - discount.map_or(0, |d| d.amount)
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
+/// An order to build tests on, in this crate and in the adapters' contract tests.
+#[doc(hidden)]
+pub mod fixtures {
     use super::*;
-    use OrderStatus::*;
 
     pub fn sample_order() -> Order {
         let eur = Currency::parse("EUR").unwrap();
@@ -369,7 +369,7 @@ pub(crate) mod tests {
             id: OrderId::from("ord_TEST"),
             version: 1,
             external_ref: Some("shop-10023".into()),
-            status: Captured,
+            status: OrderStatus::Captured,
             currency: eur,
             customer: Customer {
                 email: "erika@example.com".into(),
@@ -395,6 +395,13 @@ pub(crate) mod tests {
             returns: Vec::new(),
         }
     }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    pub use super::fixtures::sample_order;
+    use super::*;
+    use OrderStatus::*;
 
     #[test]
     fn total_follows_the_api_formula() {

@@ -1,0 +1,61 @@
+//! The AWS backend under test: a fresh table and fresh queues (unique
+//! names) on the emulators that `scripts/test.sh` started.
+
+use oms_aws::{Clients, InitReport};
+
+pub struct AwsTestEnv {
+    pub clients: Clients,
+    pub prefix: String,
+    pub resources: InitReport,
+    /// moto's base URL, to read back what SES was asked to send.
+    pub moto: String,
+}
+
+/// Creates the resources under a new prefix. Panics (fails the test) when
+/// the emulators are not configured: the AWS tests never run against an
+/// account by accident, and are never skipped silently.
+pub async fn aws_env() -> AwsTestEnv {
+    let (Ok(moto), Ok(_)) = (
+        std::env::var("OMS_TEST_MOTO_URL"),
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB"),
+    ) else {
+        panic!(
+            "the AWS backend tests need the emulators: run scripts/test.sh, which starts \
+             DynamoDB Local and moto and sets AWS_ENDPOINT_URL_DYNAMODB and OMS_TEST_MOTO_URL"
+        );
+    };
+    let clients = Clients::from_env().await;
+    let prefix = format!("oms-t-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let resources = oms_aws::init(&clients, &prefix, Some("shop@example.com"))
+        .await
+        .expect("creating the table and queues on the emulators");
+    AwsTestEnv {
+        clients,
+        prefix,
+        resources,
+        moto,
+    }
+}
+
+/// The raw MIME of every email moto's SES has accepted so far.
+pub async fn sent_emails(moto: &str) -> Vec<String> {
+    let data: serde_json::Value = reqwest::get(format!("{moto}/moto-api/data.json"))
+        .await
+        .expect("moto answers")
+        .json()
+        .await
+        .expect("moto's data is JSON");
+    let mut out = Vec::new();
+    if let Some(regions) = data["ses"]["RawMessage"].as_object() {
+        for messages in regions
+            .values()
+            .flat_map(|v| v.as_object())
+            .flat_map(|m| m.values())
+        {
+            if let Some(raw) = messages["raw_data"].as_str() {
+                out.push(raw.to_string());
+            }
+        }
+    }
+    out
+}
