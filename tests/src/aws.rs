@@ -45,17 +45,13 @@ pub async fn sent_emails(moto: &str) -> Vec<String> {
         .json()
         .await
         .expect("moto's data is JSON");
-    let mut out = Vec::new();
-    if let Some(regions) = data["ses"]["RawMessage"].as_object() {
-        for messages in regions
-            .values()
-            .flat_map(|v| v.as_object())
-            .flat_map(|m| m.values())
-        {
-            if let Some(raw) = messages["raw_data"].as_str() {
-                out.push(raw.to_string());
-            }
-        }
-    }
-    out
+    data["ses"]["RawMessage"]
+        .as_array()
+        .map(|messages| {
+            messages
+                .iter()
+                .filter_map(|m| m["raw_data"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }

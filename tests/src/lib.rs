@@ -46,6 +46,21 @@ impl Harness {
         .await
     }
 
+    /// The pipeline on the AWS backend (DynamoDB Local, SQS and SES on
+    /// moto), with fresh resources, the simulated warehouse shipping after
+    /// `ship_delay`, and invoice mail sent from a sender SES knows.
+    pub async fn aws(ship_delay: Duration) -> (Harness, aws::AwsTestEnv) {
+        let env = aws::aws_env().await;
+        let prefix = env.prefix.clone();
+        let h = Harness::start(move |s| {
+            s.backend = oms::config::Backend::Aws { prefix };
+            s.simulated_ship_delay = ship_delay;
+            s.invoice.mail_from = "shop@example.com".into();
+        })
+        .await;
+        (h, env)
+    }
+
     pub async fn start(adjust: impl FnOnce(&mut Settings)) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::local(dir.path().to_path_buf(), "127.0.0.1:0".into());

@@ -222,7 +222,15 @@ async fn partial_over_wrong_currency_refund_and_unknown_order() {
         report["payments_received"]["EUR"], 0,
         "500 + total − (total + 500)"
     );
-    assert!(h.running.store.dead_letters().await.unwrap().is_empty());
+    assert!(h
+        .running
+        .store
+        .as_ref()
+        .unwrap()
+        .dead_letters()
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]

@@ -10,7 +10,14 @@ use std::time::{Duration, Instant};
 async fn wait_dead_letters(h: &Harness, n: usize) -> Vec<oms_embedded::DeadLetter> {
     let started = Instant::now();
     loop {
-        let dead = h.running.store.dead_letters().await.unwrap();
+        let dead = h
+            .running
+            .store
+            .as_ref()
+            .unwrap()
+            .dead_letters()
+            .await
+            .unwrap();
         if dead.len() >= n || started.elapsed() > Duration::from_secs(10) {
             return dead;
         }
@@ -29,6 +36,8 @@ async fn a_message_for_an_unknown_order_is_dead_lettered_at_once() {
     );
     h.running
         .store
+        .as_ref()
+        .unwrap()
         .publish(event, Duration::ZERO)
         .await
         .unwrap();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::config::{stored_secret, Settings};
+use crate::config::{stored_secret, Backend, Settings};
 use crate::runner::{run_queue, Stages};
 use oms_report::ReportMail;
 
@@ -70,7 +70,12 @@ async fn email_yesterdays_report(store: &dyn Store, mailer: &MailFolder, mail: &
 /// A running pipeline. Dropping it without [`Running::stop`] aborts its tasks.
 pub struct Running {
     pub addr: SocketAddr,
-    pub store: Embedded,
+    /// The embedded backend's database (`None` on the AWS backend).
+    pub store: Option<Embedded>,
+    /// The AWS backend's queues (`None` on the embedded backend).
+    pub sqs: Option<oms_aws::SqsQueues>,
+    /// What the AWS clients consumed (zero on the embedded backend).
+    pub usage: Arc<oms_aws::Usage>,
     pub outbox: PathBuf,
     /// The API key callers use (the configured first one, or the generated one).
     pub api_key: String,
@@ -85,6 +90,17 @@ pub struct Running {
 impl Running {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Messages parked as dead letters, on either backend.
+    pub async fn dead_letter_count(&self) -> Result<u64> {
+        if let Some(store) = &self.store {
+            return Ok(store.dead_letters().await?.len() as u64);
+        }
+        match &self.sqs {
+            Some(sqs) => Ok(sqs.depths().await?.iter().map(|(_, _, dead)| dead).sum()),
+            None => Ok(0),
+        }
     }
 
     /// Stops taking requests and messages, and waits for work in hand.
@@ -136,15 +152,10 @@ pub async fn start(settings: Settings) -> Result<Running> {
         }
     };
 
-    let store = Embedded::open(&dir.join("oms.db"), settings.queue)?;
-    let resumed = store.recover_in_flight().await?;
-    if resumed > 0 {
-        notes.push(format!(
-            "resumed {resumed} messages left in flight by the previous run"
-        ));
-    }
-    let outbox = dir.join("outbox");
-    let mailer = Arc::new(MailFolder::new(outbox.clone())?);
+    let wired = match &settings.backend {
+        Backend::Embedded => embedded(&settings, &mut notes).await?,
+        Backend::Aws { prefix } => aws(&settings, prefix, &mut notes).await?,
+    };
     let warehouse: Arc<dyn Warehouse> = match &settings.warehouse_url {
         Some(url) => {
             notes.push(format!("handing fulfillments to the warehouse at {url}"));
@@ -157,13 +168,13 @@ pub async fn start(settings: Settings) -> Result<Running> {
                 settings.simulated_ship_delay.as_millis()
             ));
             Arc::new(SimulatedWarehouse::new(
-                Arc::new(store.clone()) as Arc<dyn Publisher>,
+                wired.publisher.clone(),
                 settings.simulated_ship_delay,
             ))
         }
     };
-
-    let store_port: Arc<dyn Store> = Arc::new(store.clone());
+    let store_port = wired.store.clone();
+    let mailer = wired.mailer.clone();
     let stages = Arc::new(Stages {
         store: store_port.clone(),
         mailer: mailer.clone(),
@@ -172,23 +183,29 @@ pub async fn start(settings: Settings) -> Result<Running> {
     });
     let (shutdown, watcher) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let consumer: Arc<dyn Consumer> = Arc::new(store.clone());
     for queue in QueueName::ALL {
+        let wake = match &wired.embedded {
+            Some(store) => store.waker(queue),
+            // SQS: receive long-polls, nothing to wake.
+            None => Arc::new(tokio::sync::Notify::new()),
+        };
         tasks.spawn(run_queue(
-            consumer.clone(),
+            wired.consumer.clone(),
             stages.clone(),
             queue,
-            store.waker(queue),
+            wake,
             watcher.clone(),
         ));
+    }
+    if let Some(relay) = wired.relay {
+        tasks.spawn(relay.run(watcher.clone()));
     }
 
     let report_mail = settings.invoice.finance_email.clone().map(|to| ReportMail {
         from: settings.invoice.mail_from.clone(),
         to,
     });
-    if let Some(ttl) = settings.idempotency_ttl {
-        let store = store.clone();
+    if let (Some(ttl), Some(store)) = (settings.idempotency_ttl, wired.embedded.clone()) {
         tasks.spawn(periodically(
             std::time::Duration::from_secs(3600),
             watcher.clone(),
@@ -198,12 +215,12 @@ pub async fn start(settings: Settings) -> Result<Running> {
             },
         ));
     }
-    if let Some(mail) = &report_mail {
+    if let (Some(mail), Some(folder)) = (&report_mail, &wired.folder) {
         notes.push(format!(
             "the daily report goes to {} after each UTC midnight",
             mail.to
         ));
-        let (store, mailer, mail) = (store_port.clone(), mailer.as_ref().clone(), mail.clone());
+        let (store, mailer, mail) = (store_port.clone(), folder.clone(), mail.clone());
         tasks.spawn(periodically(
             std::time::Duration::from_secs(300),
             watcher.clone(),
@@ -239,13 +256,82 @@ pub async fn start(settings: Settings) -> Result<Running> {
     });
     Ok(Running {
         addr,
-        store,
-        outbox,
+        store: wired.embedded,
+        sqs: wired.sqs,
+        usage: wired.usage,
+        outbox: wired.outbox,
         api_key,
         stripe_secret,
         notes,
         shutdown,
         tasks,
         _lock: lock,
+    })
+}
+
+/// The ports of one backend, as the stages and the API use them.
+struct Wired {
+    store: Arc<dyn Store>,
+    publisher: Arc<dyn Publisher>,
+    consumer: Arc<dyn Consumer>,
+    mailer: Arc<dyn oms_domain::ports::Mailer>,
+    embedded: Option<Embedded>,
+    folder: Option<MailFolder>,
+    sqs: Option<oms_aws::SqsQueues>,
+    relay: Option<oms_aws::StreamRelay>,
+    usage: Arc<oms_aws::Usage>,
+    outbox: PathBuf,
+}
+
+async fn embedded(settings: &Settings, notes: &mut Vec<String>) -> Result<Wired> {
+    let dir = &settings.data_dir;
+    let store = Embedded::open(&dir.join("oms.db"), settings.queue)?;
+    let resumed = store.recover_in_flight().await?;
+    if resumed > 0 {
+        notes.push(format!(
+            "resumed {resumed} messages left in flight by the previous run"
+        ));
+    }
+    let outbox = dir.join("outbox");
+    let folder = MailFolder::new(outbox.clone())?;
+    Ok(Wired {
+        store: Arc::new(store.clone()),
+        publisher: Arc::new(store.clone()),
+        consumer: Arc::new(store.clone()),
+        mailer: Arc::new(folder.clone()),
+        embedded: Some(store),
+        folder: Some(folder),
+        sqs: None,
+        relay: None,
+        usage: Arc::default(),
+        outbox,
+    })
+}
+
+/// DynamoDB, SQS and SES v2 as the SDK's environment configures them;
+/// the table and queues must exist (`oms aws init`).
+async fn aws(settings: &Settings, prefix: &str, notes: &mut Vec<String>) -> Result<Wired> {
+    let clients = oms_aws::Clients::from_env().await;
+    let urls = oms_aws::find_queues(&clients, prefix).await?;
+    let ttl = settings
+        .idempotency_ttl
+        .unwrap_or(std::time::Duration::from_secs(100 * 365 * 86_400));
+    let store = oms_aws::DynamoStore::new(&clients, prefix, ttl);
+    let sqs = oms_aws::SqsQueues::new(&clients, urls, settings.queue.max_attempts);
+    let relay = oms_aws::StreamRelay::new(&clients, prefix, sqs.clone());
+    notes.push(format!(
+        "AWS backend: table {prefix}, queues {prefix}-<stage>, email through SES v2"
+    ));
+    Ok(Wired {
+        store: Arc::new(store),
+        publisher: Arc::new(sqs.clone()),
+        consumer: Arc::new(sqs.clone()),
+        mailer: Arc::new(oms_aws::SesMailer::new(&clients)),
+        embedded: None,
+        folder: None,
+        sqs: Some(sqs),
+        relay: Some(relay),
+        usage: clients.usage.clone(),
+        outbox: settings.data_dir.join("outbox"),
     })
 }

@@ -22,6 +22,17 @@ pub struct Settings {
     pub queue: QueueSettings,
     /// How long an `Idempotency-Key` is remembered; `None`: for ever.
     pub idempotency_ttl: Option<Duration>,
+    pub backend: Backend,
+}
+
+/// Where state, queues and mail live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file, local queues and a mail folder in the data dir.
+    Embedded,
+    /// DynamoDB table `prefix`, SQS queues `prefix-<stage>`, SES v2, with
+    /// the AWS SDK's configuration from the environment.
+    Aws { prefix: String },
 }
 
 fn env(name: &str) -> Option<String> {
@@ -46,6 +57,7 @@ impl Settings {
         Settings {
             data_dir,
             listen,
+            backend: Backend::Embedded,
             api_keys: String::new(),
             warehouse_url: None,
             warehouse_secret: None,

@@ -27,6 +27,19 @@ enum Command {
         /// Hand fulfillments to this URL (else: the built-in simulated warehouse).
         #[arg(long)]
         warehouse_url: Option<String>,
+        /// Where state, queues and mail live: `embedded` (SQLite in the data
+        /// dir) or `aws` (DynamoDB, SQS, SES v2 as the AWS SDK environment
+        /// configures them; create the resources first with `oms aws init`).
+        #[arg(long, env = "OMS_BACKEND", default_value = "embedded")]
+        backend: BackendKind,
+        /// Name of the table and prefix of the queues on the AWS backend.
+        #[arg(long, env = "OMS_AWS_PREFIX", default_value = "oms")]
+        aws_prefix: String,
+    },
+    /// Resources of the AWS backend.
+    Aws {
+        #[command(subcommand)]
+        action: AwsAction,
     },
     /// A self-contained run in a fresh data dir; exit 0 only if every order ends as expected.
     Demo {
@@ -49,6 +62,37 @@ enum Command {
         data_dir: PathBuf,
         #[command(subcommand)]
         action: Admin,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BackendKind {
+    Embedded,
+    Aws,
+}
+
+#[derive(Subcommand)]
+enum AwsAction {
+    /// Create the table (with indexes, stream and TTL) and the queues (each
+    /// with its dead-letter queue) unless they exist; safe to run again.
+    Init {
+        #[arg(long, env = "OMS_AWS_PREFIX", default_value = "oms")]
+        prefix: String,
+        /// Ask SES to verify this sender address (AWS emails it a link).
+        #[arg(long, env = "OMS_MAIL_FROM")]
+        sender: Option<String>,
+    },
+    /// Messages waiting and dead letters per queue.
+    Queues {
+        #[arg(long, env = "OMS_AWS_PREFIX", default_value = "oms")]
+        prefix: String,
+    },
+    /// Move a queue's dead letters back to it.
+    Redrive {
+        #[arg(long, env = "OMS_AWS_PREFIX", default_value = "oms")]
+        prefix: String,
+        /// reserve, fulfill, invoice or reconcile
+        queue: String,
     },
 }
 
@@ -98,9 +142,14 @@ async fn run() -> Result<()> {
             data_dir,
             listen,
             warehouse_url,
+            backend,
+            aws_prefix,
         } => {
-            let running =
-                oms::app::start(Settings::from_env(data_dir, listen, warehouse_url)?).await?;
+            let mut settings = Settings::from_env(data_dir, listen, warehouse_url)?;
+            if let BackendKind::Aws = backend {
+                settings.backend = oms::config::Backend::Aws { prefix: aws_prefix };
+            }
+            let running = oms::app::start(settings).await?;
             for note in &running.notes {
                 println!("{note}");
             }
@@ -143,6 +192,7 @@ async fn run() -> Result<()> {
             let _ = std::fs::remove_dir_all(&dir);
             result?;
         }
+        Command::Aws { action } => aws(action).await?,
         Command::Admin { data_dir, action } => {
             anyhow::ensure!(
                 data_dir.join("oms.db").exists(),
@@ -172,6 +222,40 @@ async fn run() -> Result<()> {
                     println!("moved {n} dead letters back to their queues");
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+async fn aws(action: AwsAction) -> Result<()> {
+    let clients = oms_aws::Clients::from_env().await;
+    match action {
+        AwsAction::Init { prefix, sender } => {
+            let report = oms_aws::init(&clients, &prefix, sender.as_deref()).await?;
+            for c in &report.created {
+                println!("created\t{c}");
+            }
+            for e in &report.existing {
+                println!("exists\t{e}");
+            }
+        }
+        AwsAction::Queues { prefix } => {
+            let urls = oms_aws::find_queues(&clients, &prefix).await?;
+            let sqs = oms_aws::SqsQueues::new(&clients, urls, 1);
+            println!("queue\twaiting\tdead letters");
+            for (queue, waiting, dead) in sqs.depths().await? {
+                println!("{}\t{waiting}\t{dead}", queue.as_str());
+            }
+        }
+        AwsAction::Redrive { prefix, queue } => {
+            let q = oms_domain::event::QueueName::parse(&queue)
+                .ok_or_else(|| anyhow::anyhow!("no queue named `{queue}`"))?;
+            let urls = oms_aws::find_queues(&clients, &prefix).await?;
+            let sqs = oms_aws::SqsQueues::new(&clients, urls, 1);
+            println!(
+                "moved {} dead letters back to {queue}",
+                sqs.redrive(q).await?
+            );
         }
     }
     Ok(())
