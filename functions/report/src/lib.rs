@@ -225,3 +225,41 @@ mod tests {
         }
     }
 }
+
+/// The day a report invocation is for: `{"date": "YYYY-MM-DD"}` on demand,
+/// else (a schedule's event) the UTC day before `now`.
+pub fn report_date(event: &serde_json::Value, now: jiff::Timestamp) -> Result<Date, StageError> {
+    match event.get("date") {
+        Some(serde_json::Value::String(d)) => d.parse().map_err(|e| {
+            StageError::Permanent(format!("`date` must be YYYY-MM-DD, not `{d}`: {e}"))
+        }),
+        Some(other) => Err(StageError::Permanent(format!(
+            "`date` must be a string YYYY-MM-DD, not {other}"
+        ))),
+        None => now
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .yesterday()
+            .map_err(|e| StageError::Permanent(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod report_date_tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_reports_yesterday_and_a_date_reports_that_day() {
+        let now: jiff::Timestamp = "2026-11-27T00:05:00Z".parse().unwrap();
+        let scheduled =
+            serde_json::json!({"source": "aws.scheduler", "detail-type": "Scheduled Event"});
+        assert_eq!(
+            report_date(&scheduled, now).unwrap().to_string(),
+            "2026-11-26"
+        );
+        let asked = serde_json::json!({"date": "2026-01-31"});
+        assert_eq!(report_date(&asked, now).unwrap().to_string(), "2026-01-31");
+        assert!(report_date(&serde_json::json!({"date": "31.01.2026"}), now).is_err());
+        assert!(report_date(&serde_json::json!({"date": 5}), now).is_err());
+    }
+}

@@ -15,7 +15,7 @@ mod ses;
 mod sqs;
 mod usage;
 
-pub use config::{AwsConfig, ConfigError, QueueUrls};
+pub use config::{queue_vars, AwsConfig, ConfigError, QueueUrl, QueueUrls};
 pub use dynamo::DynamoStore;
 pub use relay::{outbox_of_images, StreamRelay};
 pub use schema::{find_queues, init, queue_name, InitReport, TableSpec, GSIS, QUEUES};
