@@ -15,5 +15,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 source scripts/emulators.sh
 emulators_start
 
+echo "== infra/template.yaml: cfn-lint and sam validate (offline)"
+cfn-lint infra/template.yaml
+sam validate --lint --template infra/template.yaml --region "$AWS_REGION"
+sam validate --template infra/template.yaml --region "$AWS_REGION"
+
 echo "== cargo test"
 cargo test --workspace --locked
