@@ -1,7 +1,9 @@
 //! `oms bench`: orders per second through the whole pipeline (capture,
 //! reservation, hand-off, shipment, invoice with PDF and email, payment
-//! booking) and capture latency under concurrent clients, on the embedded
-//! backend over real HTTP on loopback. Prints figures; asserts nothing.
+//! booking) and capture latency under concurrent clients, over real HTTP on
+//! loopback, on the embedded backend or on the AWS backend (then also what
+//! each order consumed of DynamoDB, SQS and SES, and what that costs).
+//! Prints figures; asserts nothing.
 
 use anyhow::{bail, Result};
 use std::path::PathBuf;
@@ -11,10 +13,22 @@ use std::time::{Duration, Instant};
 
 use crate::app::start;
 use crate::client::{order_body, Client};
-use crate::config::Settings;
+use crate::config::{Backend, Settings};
+use crate::cost;
 
-pub async fn run(orders: usize, concurrency: usize, data_dir: PathBuf) -> Result<()> {
+pub async fn run(
+    orders: usize,
+    concurrency: usize,
+    data_dir: PathBuf,
+    backend: Backend,
+) -> Result<()> {
     let mut settings = Settings::from_env(data_dir.clone(), "127.0.0.1:0".into(), None)?;
+    if let Backend::Aws { prefix } = &backend {
+        // Fresh resources, so the figures are this run's alone.
+        let clients = oms_aws::Clients::from_env().await;
+        oms_aws::init(&clients, prefix, Some(&settings.invoice.mail_from)).await?;
+    }
+    settings.backend = backend.clone();
     settings.api_keys = String::new();
     settings.warehouse_url = None;
     settings.simulated_ship_delay = Duration::ZERO;
@@ -35,6 +49,7 @@ pub async fn run(orders: usize, concurrency: usize, data_dir: PathBuf) -> Result
             .await?;
     }
 
+    let before = running.usage.snapshot();
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
@@ -75,7 +90,10 @@ pub async fn run(orders: usize, concurrency: usize, data_dir: PathBuf) -> Result
         let report = client.get("/v1/reports/daily").await?.body;
         let invoiced = report["invoices_issued"].as_u64().unwrap_or(0) as usize;
         let paid_all = report["open_receivables"]["EUR"].as_i64().unwrap_or(0) == 0;
-        let emails = crate::demo::count_emails(&running.outbox);
+        let emails = match backend {
+            Backend::Embedded => crate::demo::count_emails(&running.outbox),
+            Backend::Aws { .. } => running.usage.snapshot().ses_emails as usize,
+        };
         if invoiced >= orders && paid_all && emails >= orders {
             break;
         }
@@ -87,7 +105,14 @@ pub async fn run(orders: usize, concurrency: usize, data_dir: PathBuf) -> Result
     let total = started.elapsed();
     latencies.sort_unstable();
     let pct = |p: usize| latencies[(p * latencies.len()).div_ceil(100).max(1) - 1];
-    println!("oms bench: embedded backend, {orders} orders, {concurrency} concurrent clients, HTTP on loopback");
+    let used = running.usage.snapshot();
+    let name = match &backend {
+        Backend::Embedded => "embedded backend".to_string(),
+        Backend::Aws { prefix } => format!("AWS backend (table {prefix})"),
+    };
+    println!(
+        "oms bench: {name}, {orders} orders, {concurrency} concurrent clients, HTTP on loopback"
+    );
     println!(
         "  capture latency      p50 {:>8.2} ms   p99 {:>8.2} ms   max {:>8.2} ms",
         ms(pct(50)),
@@ -103,6 +128,9 @@ pub async fn run(orders: usize, concurrency: usize, data_dir: PathBuf) -> Result
         orders as f64 / total.as_secs_f64(), total.as_secs_f64());
     if let Some(rss) = peak_rss_kib() {
         println!("  peak memory (RSS)    {:>8.1} MiB", rss as f64 / 1024.0);
+    }
+    if let Backend::Aws { .. } = backend {
+        cost::print(&cost::PerOrder::measured(before, used, orders));
     }
     let db = std::fs::metadata(data_dir.join("oms.db"))
         .map(|m| m.len())

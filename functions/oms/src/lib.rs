@@ -5,5 +5,6 @@ pub mod app;
 pub mod bench;
 pub mod client;
 pub mod config;
+pub mod cost;
 pub mod demo;
 pub mod runner;

@@ -55,6 +55,10 @@ enum Command {
         /// Parent folder of the bench's fresh data dir (default: the system temp dir).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// `aws`: run on DynamoDB/SQS/SES (fresh resources `oms-bench-<time>`)
+        /// and print what each order consumed and costs.
+        #[arg(long, default_value = "embedded")]
+        backend: BackendKind,
     },
     /// Operate the queues of a data dir (while or after serving it).
     Admin {
@@ -178,6 +182,7 @@ async fn run() -> Result<()> {
             orders,
             concurrency,
             dir,
+            backend,
         } => {
             anyhow::ensure!(
                 orders > 0 && concurrency > 0,
@@ -188,7 +193,13 @@ async fn run() -> Result<()> {
                 .map(|n| n.to_owned())
                 .unwrap_or_default();
             let dir = dir.unwrap_or_else(std::env::temp_dir).join(name);
-            let result = oms::bench::run(orders, concurrency, dir.clone()).await;
+            let backend = match backend {
+                BackendKind::Embedded => oms::config::Backend::Embedded,
+                BackendKind::Aws => oms::config::Backend::Aws {
+                    prefix: format!("oms-bench-{}", jiff::Timestamp::now().as_second()),
+                },
+            };
+            let result = oms::bench::run(orders, concurrency, dir.clone(), backend).await;
             let _ = std::fs::remove_dir_all(&dir);
             result?;
         }
