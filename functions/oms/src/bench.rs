@@ -92,7 +92,8 @@ pub async fn run(
         let paid_all = report["open_receivables"]["EUR"].as_i64().unwrap_or(0) == 0;
         let emails = match backend {
             Backend::Embedded => crate::demo::count_emails(&running.outbox),
-            Backend::Aws { .. } => running.usage.snapshot().ses_emails as usize,
+            // Two recipients (customer and finance) per invoice email.
+            Backend::Aws { .. } => running.usage.snapshot().ses_emails as usize / 2,
         };
         if invoiced >= orders && paid_all && emails >= orders {
             break;

@@ -11,7 +11,7 @@ pub const DYNAMODB_PER_MILLION_WRU: f64 = 0.625;
 pub const DYNAMODB_PER_MILLION_RRU: f64 = 0.125;
 /// USD per million SQS standard-queue requests (beyond the free tier).
 pub const SQS_PER_MILLION_REQUESTS: f64 = 0.40;
-/// USD per thousand emails sent with SES.
+/// USD per thousand emails sent with SES (each recipient counts as one).
 pub const SES_PER_THOUSAND_EMAILS: f64 = 0.10;
 /// USD per million Lambda requests.
 pub const LAMBDA_PER_MILLION_REQUESTS: f64 = 0.20;

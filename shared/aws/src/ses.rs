@@ -47,7 +47,7 @@ impl Mailer for SesMailer {
             .await;
         match sent {
             Ok(_) => {
-                self.usage.add_ses();
+                self.usage.add_ses(email.recipients.len() as u64);
                 Ok(())
             }
             // A refused message (bad address, unverified sender) will be

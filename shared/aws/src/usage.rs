@@ -33,8 +33,9 @@ impl Usage {
     pub fn add_sqs(&self, requests: u64) {
         self.sqs_requests.fetch_add(requests, Ordering::Relaxed);
     }
-    pub fn add_ses(&self) {
-        self.ses_emails.fetch_add(1, Ordering::Relaxed);
+    /// SES bills each recipient of a message as one email.
+    pub fn add_ses(&self, recipients: u64) {
+        self.ses_emails.fetch_add(recipients, Ordering::Relaxed);
     }
     pub fn snapshot(&self) -> UsageCounts {
         UsageCounts {
