@@ -123,3 +123,16 @@ fn incomplete_configuration_names_every_missing_variable() {
     assert!(err.contains("OMS_TEST_UNSET_TABLE_X"), "{err}");
     assert!(err.contains("OMS_TEST_UNSET_SELLER_Y"), "{err}");
 }
+
+#[tokio::test]
+async fn aws_init_is_idempotent() {
+    let env = aws_env().await;
+    let again = oms_aws::init(&env.clients, &env.prefix, Some("shop@example.com"))
+        .await
+        .unwrap();
+    assert!(again.created.is_empty(), "{:?}", again.created);
+    assert_eq!(again.existing.len(), 1 + 5 + 1, "{:?}", again.existing);
+    for queue in oms_aws::QUEUES {
+        assert_eq!(again.queues.get(queue), env.resources.queues.get(queue));
+    }
+}

@@ -144,23 +144,34 @@ pub async fn init(
         report.queues.insert(queue, urls);
     }
     if let Some(sender) = sender {
-        match clients
+        let known = clients
             .ses
-            .create_email_identity()
+            .get_email_identity()
             .email_identity(sender)
             .send()
             .await
-        {
-            Ok(_) => report
-                .created
-                .push(format!("SES identity {sender} (verification pending)")),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_already_exists_exception()) =>
+            .is_ok();
+        if known {
+            report.existing.push(format!("SES identity {sender}"));
+        } else {
+            match clients
+                .ses
+                .create_email_identity()
+                .email_identity(sender)
+                .send()
+                .await
             {
-                report.existing.push(format!("SES identity {sender}"))
+                Ok(_) => report
+                    .created
+                    .push(format!("SES identity {sender} (verification pending)")),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_already_exists_exception()) =>
+                {
+                    report.existing.push(format!("SES identity {sender}"))
+                }
+                Err(e) => return Err(sdk_err("creating the SES identity", e)),
             }
-            Err(e) => return Err(sdk_err("creating the SES identity", e)),
         }
     }
     Ok(report)
