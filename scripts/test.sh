@@ -20,5 +20,9 @@ cfn-lint infra/template.yaml
 sam validate --lint --template infra/template.yaml --region "$AWS_REGION"
 sam validate --template infra/template.yaml --region "$AWS_REGION"
 
+echo "== cargo build (the Lambda binaries, which the template test runs)"
+# All targets: the same feature set as `cargo test`, so nothing is built twice.
+cargo build --workspace --all-targets --locked
+
 echo "== cargo test"
 cargo test --workspace --locked

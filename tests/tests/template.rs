@@ -72,24 +72,16 @@ fn binary_of(function: &Value) -> String {
 /// The variables a function's binary refuses to start without: run with an
 /// empty environment, it names every one.
 fn required_by(binary: &str) -> BTreeSet<String> {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let ok = Command::new(cargo)
-            .args(["build", "--workspace", "--bins", "--locked"])
-            .current_dir(root())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "building the Lambda binaries");
-    });
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target"));
-    let out = Command::new(target.join("debug").join(binary))
-        .env_clear()
-        .output()
-        .unwrap();
+    let path = target.join("debug").join(binary);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace --all-targets` first (scripts/test.sh does)",
+        path.display()
+    );
+    let out = Command::new(path).env_clear().output().unwrap();
     assert!(
         !out.status.success(),
         "{binary} started without configuration"
