@@ -12,6 +12,8 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnConsumedCapacity, ReturnValue,
     ReturnValuesOnConditionCheckFailure as OnFailure, Select, TransactWriteItem, Update,
@@ -186,6 +188,39 @@ fn conflict(failed: Vec<(Role, Option<Item>)>) -> Conflict {
     other.unwrap_or(Conflict::OrderChanged)
 }
 
+/// Why a single-item write did not happen.
+enum Refused {
+    /// Its condition failed; the item as it was (`None`: it did not exist).
+    Condition(Option<Item>),
+    Failed(StoreError),
+}
+
+fn put_refused<R>(e: SdkError<PutItemError, R>, what: &str) -> Refused
+where
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(s) => match s.into_err() {
+            PutItemError::ConditionalCheckFailedException(c) => Refused::Condition(c.item),
+            other => Refused::Failed(sdk_err(what, other)),
+        },
+        other => Refused::Failed(sdk_err(what, other)),
+    }
+}
+
+fn update_refused<R>(e: SdkError<UpdateItemError, R>, what: &str) -> Refused
+where
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(s) => match s.into_err() {
+            UpdateItemError::ConditionalCheckFailedException(c) => Refused::Condition(c.item),
+            other => Refused::Failed(sdk_err(what, other)),
+        },
+        other => Refused::Failed(sdk_err(what, other)),
+    }
+}
+
 fn outbox_json(events: &[Envelope]) -> String {
     let bodies: Vec<String> = events.iter().map(Envelope::to_json).collect();
     format!("[{}]", bodies.join(","))
@@ -329,16 +364,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map(|o| self.usage.wrote(o.consumed_capacity()))
-                .map_err(|e| match e {
-                    SdkError::ServiceError(s) if s.err().is_conditional_check_failed_exception() => {
-                        let old = match s.into_err() {
-                            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item,
-                            _ => None,
-                        };
-                        Err(old)
-                    }
-                    other => Ok(sdk_err("writing an item", other)),
-                }),
+                .map_err(|e| put_refused(e, "writing an item")),
             Write::Update { key, expression } => self
                 .client
                 .update_item()
@@ -353,21 +379,12 @@ impl DynamoStore {
                 .send()
                 .await
                 .map(|o| self.usage.wrote(o.consumed_capacity()))
-                .map_err(|e| match e {
-                    SdkError::ServiceError(s) if s.err().is_conditional_check_failed_exception() => {
-                        let old = match s.into_err() {
-                            aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item,
-                            _ => None,
-                        };
-                        Err(old)
-                    }
-                    other => Ok(sdk_err("updating an item", other)),
-                }),
+                .map_err(|e| update_refused(e, "updating an item")),
         };
         match outcome {
             Ok(()) => Ok(()),
-            Err(Ok(store)) => Err(store.into()),
-            Err(Err(old)) => Err(conflict(vec![(role, old)]).into()),
+            Err(Refused::Failed(store)) => Err(store.into()),
+            Err(Refused::Condition(old)) => Err(conflict(vec![(role, old)]).into()),
         }
     }
 
@@ -569,16 +586,13 @@ impl Store for DynamoStore {
                 let item = SkuItem::new(u.sku, u.name, u.tax_rate, u.on_hand, reserved);
                 Ok((item, old.is_none()))
             }
-            Err(SdkError::ServiceError(s)) if s.err().is_conditional_check_failed_exception() => {
-                let reserved = match s.into_err() {
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
-                        c.item.as_ref().and_then(|i| opt_n(i, "reserved")).unwrap_or(0)
-                    }
-                    _ => 0,
-                };
-                Err(Conflict::BelowReserved(reserved).into())
-            }
-            Err(e) => Err(sdk_err("writing an item", e).into()),
+            Err(e) => match update_refused(e, "writing an item") {
+                Refused::Condition(old) => {
+                    let reserved = old.as_ref().and_then(|i| opt_n(i, "reserved")).unwrap_or(0);
+                    Err(Conflict::BelowReserved(reserved).into())
+                }
+                Refused::Failed(e) => Err(e.into()),
+            },
         }
     }
 
