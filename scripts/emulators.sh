@@ -57,8 +57,11 @@ emulators_start() {
   local ddb_port moto_port
   ddb_port="$(free_port)"
   moto_port="$(free_port)"
-  java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar" \
-    -inMemory -sharedDb -port "$ddb_port" >"$EMULATORS/dynamodb-local.log" 2>&1 &
+  # From the cache folder: DynamoDB Local drops a metadata file into its
+  # working directory.
+  (cd "$EMULATORS" && exec java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" \
+    -jar "$jar_dir/DynamoDBLocal.jar" -inMemory -sharedDb -port "$ddb_port") \
+    >"$EMULATORS/dynamodb-local.log" 2>&1 &
   DDB_PID=$!
   "$EMULATORS/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$EMULATORS/moto.log" 2>&1 &
   MOTO_PID=$!

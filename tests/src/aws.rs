@@ -1,10 +1,10 @@
 //! The AWS backend under test: a fresh table and fresh queues (unique
 //! names) on the emulators that `scripts/test.sh` started.
 
-use oms_aws::{Clients, InitReport};
+use oms_aws::{InitReport, Sdk};
 
 pub struct AwsTestEnv {
-    pub clients: Clients,
+    pub sdk: Sdk,
     pub prefix: String,
     pub resources: InitReport,
     /// moto's base URL, to read back what SES was asked to send.
@@ -24,13 +24,13 @@ pub async fn aws_env() -> AwsTestEnv {
              DynamoDB Local and moto and sets AWS_ENDPOINT_URL_DYNAMODB and OMS_TEST_MOTO_URL"
         );
     };
-    let clients = Clients::from_env().await;
+    let sdk = Sdk::from_env().await;
     let prefix = format!("oms-t-{}", ulid::Ulid::new().to_string().to_lowercase());
-    let resources = oms_aws::init(&clients, &prefix, Some("shop@example.com"))
+    let resources = oms_aws::init(&sdk, &prefix, Some("shop@example.com"))
         .await
         .expect("creating the table and queues on the emulators");
     AwsTestEnv {
-        clients,
+        sdk,
         prefix,
         resources,
         moto,

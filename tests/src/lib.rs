@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use oms::app::{start, Running};
 use oms::client::Client;
 use oms::config::Settings;
+use oms_runtime::config::{Secret, WarehouseConfig};
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -40,8 +41,10 @@ impl Harness {
     pub async fn with_warehouse(warehouse: &FakeWarehouse) -> Harness {
         let url = warehouse.url();
         Harness::start(move |s| {
-            s.warehouse_url = Some(url);
-            s.warehouse_secret = Some(WAREHOUSE_SECRET.into());
+            s.warehouse = Some(WarehouseConfig {
+                url,
+                secret: Secret::new(WAREHOUSE_SECRET.into()),
+            });
         })
         .await
     }
@@ -64,9 +67,10 @@ impl Harness {
     pub async fn start(adjust: impl FnOnce(&mut Settings)) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::local(dir.path().to_path_buf(), "127.0.0.1:0".into());
-        settings.api_keys =
-            format!("admin:{ADMIN_KEY},storefront:{STOREFRONT_KEY},warehouse:{WAREHOUSE_KEY}");
-        settings.stripe_webhook_secret = Some(STRIPE_SECRET.into());
+        settings.api_keys = Some(Secret::new(format!(
+            "admin:{ADMIN_KEY},storefront:{STOREFRONT_KEY},warehouse:{WAREHOUSE_KEY}"
+        )));
+        settings.stripe_webhook_secret = Some(Secret::new(STRIPE_SECRET.into()));
         settings.invoice.finance_email = Some("finance@shop.example".into());
         settings.queue.max_attempts = 4;
         adjust(&mut settings);

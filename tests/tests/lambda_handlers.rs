@@ -8,6 +8,7 @@ use oms_aws::SqsQueues;
 use oms_domain::event::{Envelope, EventType, QueueName};
 use oms_domain::ports::Consumer;
 use oms_domain::{OrderId, StageError};
+use oms_runtime::Env;
 use oms_tests::aws::aws_env;
 use std::time::Duration;
 
@@ -38,8 +39,7 @@ async fn dead_letters(queues: &SqsQueues, queue: QueueName) -> Vec<String> {
             dlq,
         },
     );
-    let clients = oms_aws::Clients::from_env().await;
-    let reader = SqsQueues::new(&clients, urls, 10);
+    let reader = SqsQueues::new(&oms_aws::Sdk::from_env().await, urls, 10);
     let mut bodies = Vec::new();
     for _ in 0..3 {
         for d in reader.receive(queue, 10).await.unwrap() {
@@ -52,7 +52,7 @@ async fn dead_letters(queues: &SqsQueues, queue: QueueName) -> Vec<String> {
 #[tokio::test]
 async fn a_batch_reports_only_transient_failures_and_parks_permanent_ones() {
     let env = aws_env().await;
-    let queues = SqsQueues::new(&env.clients, env.resources.queues.clone(), u32::MAX);
+    let queues = SqsQueues::new(&env.sdk, env.resources.queues.clone(), u32::MAX);
     let mut batch = SqsEvent::default();
     batch.records = vec![
         message("m-ok", &event("ord_ok").to_json()),
@@ -62,8 +62,8 @@ async fn a_batch_reports_only_transient_failures_and_parks_permanent_ones() {
     ];
     let handle = |e: Envelope| async move {
         match e.order_id.as_ref().map(|o| o.as_str()) {
-            Some("ord_busy") => Err(StageError::Transient("table busy".into())),
-            Some("ord_bad") => Err(StageError::Permanent("unknown order ord_bad".into())),
+            Some("ord_busy") => Err(StageError::transient("table busy")),
+            Some("ord_bad") => Err(StageError::permanent("unknown order ord_bad")),
             _ => Ok(()),
         }
     };
@@ -84,7 +84,7 @@ async fn a_batch_reports_only_transient_failures_and_parks_permanent_ones() {
 #[tokio::test]
 async fn the_relay_sends_what_a_new_image_carries_and_nothing_else() {
     let env = aws_env().await;
-    let queues = SqsQueues::new(&env.clients, env.resources.queues.clone(), 10);
+    let queues = SqsQueues::new(&env.sdk, env.resources.queues.clone(), 10);
     let e = event("ord_relay");
     let outbox = format!("[{}]", e.to_json());
     let record = |new: Option<&str>, old: Option<&str>| {
@@ -116,18 +116,59 @@ async fn the_relay_sends_what_a_new_image_carries_and_nothing_else() {
 
 #[test]
 fn incomplete_configuration_names_every_missing_variable() {
-    let mut env = oms_lambda::Env::default();
-    env.required("OMS_TEST_UNSET_TABLE_X");
-    env.required("OMS_TEST_UNSET_SELLER_Y");
-    let err = env.done().unwrap_err().to_string();
-    assert!(err.contains("OMS_TEST_UNSET_TABLE_X"), "{err}");
-    assert!(err.contains("OMS_TEST_UNSET_SELLER_Y"), "{err}");
+    let err = oms_lambda::config::api(Env::default())
+        .unwrap_err()
+        .to_string();
+    for variable in [
+        "OMS_TABLE",
+        "OMS_API_KEYS",
+        "OMS_STRIPE_WEBHOOK_SECRET",
+        "OMS_SELLER_NAME",
+        "OMS_SELLER_VAT_ID",
+        "OMS_MAIL_FROM",
+    ] {
+        assert!(err.contains(variable), "{variable} in {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_table_dead_letters_at_once_instead_of_retrying() {
+    let env = aws_env().await;
+    let sdk = oms_aws::Sdk::from_env().await;
+    let missing = oms_aws::DynamoStore::new(&sdk, "oms-no-such-table", None);
+    let queues = SqsQueues::new(&env.sdk, env.resources.queues.clone(), u32::MAX);
+    let mut batch = SqsEvent::default();
+    batch.records = vec![message("m-1", &event("ord_1").to_json())];
+    let handle = |e: Envelope| {
+        let missing = &missing;
+        async move { oms_reserve::handle(missing, &e).await }
+    };
+    let response = oms_lambda::sqs::handle_batch(&queues, QueueName::Reserve, batch, &handle).await;
+    assert!(response.batch_item_failures.is_empty(), "not retried");
+    let parked = dead_letters(&queues, QueueName::Reserve).await;
+    assert_eq!(parked.len(), 1, "{parked:?}");
+}
+
+#[tokio::test]
+async fn serving_on_aws_refuses_to_start_and_names_what_is_missing() {
+    let _env = aws_env().await;
+    let sdk = oms_aws::Sdk::from_env().await;
+    let err = oms_aws::check(&sdk, "oms-never-created").await.unwrap_err();
+    let text = err.to_string();
+    assert!(!err.is_transient(), "{text}");
+    for missing in [
+        "table oms-never-created",
+        "queue oms-never-created-reserve",
+        "queue oms-never-created-reconcile-dlq",
+    ] {
+        assert!(text.contains(missing), "{missing} in {text}");
+    }
 }
 
 #[tokio::test]
 async fn aws_init_is_idempotent() {
     let env = aws_env().await;
-    let again = oms_aws::init(&env.clients, &env.prefix, Some("shop@example.com"))
+    let again = oms_aws::init(&env.sdk, &env.prefix, Some("shop@example.com"))
         .await
         .unwrap();
     assert!(again.created.is_empty(), "{:?}", again.created);

@@ -45,10 +45,10 @@ async fn embedded() -> Backend {
 
 async fn aws() -> Backend {
     let env = aws_env().await;
-    let store = DynamoStore::new(&env.clients, &env.prefix, Duration::from_secs(3600));
-    let queues = SqsQueues::new(&env.clients, env.resources.queues.clone(), 3);
+    let store = DynamoStore::new(&env.sdk, &env.prefix, Some(Duration::from_secs(3600)));
+    let queues = SqsQueues::new(&env.sdk, env.resources.queues.clone(), 3);
     let (stop, watcher) = watch::channel(false);
-    let relay = StreamRelay::new(&env.clients, &env.prefix, queues.clone());
+    let relay = StreamRelay::new(&env.sdk, &env.prefix, queues.clone());
     tokio::spawn(relay.run(watcher));
     Backend {
         store: Arc::new(store),

@@ -88,7 +88,7 @@ fn required_by(binary: &str) -> BTreeSet<String> {
     );
     let text =
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("missing configuration"), "{binary}: {text}");
+    assert!(text.contains("invalid configuration"), "{binary}: {text}");
     text.split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
         .filter(|w| w.starts_with("OMS_"))
         .map(str::to_string)

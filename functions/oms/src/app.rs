@@ -2,11 +2,13 @@
 //! router and one dispatcher task per queue, in one process.
 
 use anyhow::{Context, Result};
-use oms_api::{ApiConfig, ApiKeys, AppState};
 use oms_domain::event::QueueName;
 use oms_domain::ports::{Consumer, Publisher, Store, Warehouse};
 use oms_embedded::{Embedded, MailFolder};
-use oms_fulfill::{HttpWarehouse, SimulatedWarehouse};
+use oms_fulfill::SimulatedWarehouse;
+use oms_http::{ApiConfig, ApiKeys, AppState};
+use oms_runtime::local::{run_queue, Stages};
+use oms_warehouse::HttpWarehouse;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,7 +17,6 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{stored_secret, Backend, Settings};
-use crate::runner::{run_queue, Stages};
 use oms_report::ReportMail;
 
 /// Runs `work` now and then every `period` until shutdown.
@@ -120,28 +121,29 @@ pub async fn start(settings: Settings) -> Result<Running> {
         .map_err(|_| anyhow::anyhow!("another oms is already serving {}", dir.display()))?;
 
     let mut notes = Vec::new();
-    let api_key = if settings.api_keys.is_empty() {
-        let (key, new) = stored_secret(dir, "api-key", "oms_")?;
-        notes.push(if new {
-            format!(
-                "generated API key (stored in {}): {key}",
-                dir.join("api-key").display()
-            )
-        } else {
-            format!("API key from {}", dir.join("api-key").display())
-        });
-        key
-    } else {
-        let first = settings.api_keys.split(',').next().unwrap_or_default();
-        first.rsplit(':').next().unwrap_or(first).trim().to_string()
+    let (api_key, keys) = match &settings.api_keys {
+        Some(keys) => {
+            let keys = keys.expose();
+            let first = keys.split(',').next().unwrap_or_default();
+            let first = first.rsplit(':').next().unwrap_or(first).trim().to_string();
+            (first, ApiKeys::parse(keys))
+        }
+        None => {
+            let (key, new) = stored_secret(dir, "api-key", "oms_")?;
+            notes.push(if new {
+                format!(
+                    "generated API key (stored in {}): {key}",
+                    dir.join("api-key").display()
+                )
+            } else {
+                format!("API key from {}", dir.join("api-key").display())
+            });
+            let keys = ApiKeys::parse(&key);
+            (key, keys)
+        }
     };
-    let keys = ApiKeys::parse(if settings.api_keys.is_empty() {
-        &api_key
-    } else {
-        &settings.api_keys
-    });
     let stripe_secret = match &settings.stripe_webhook_secret {
-        Some(s) => s.clone(),
+        Some(s) => s.expose().clone(),
         None => {
             let (s, _) = stored_secret(dir, "stripe-webhook-secret", "whsec_")?;
             notes.push(format!(
@@ -156,11 +158,16 @@ pub async fn start(settings: Settings) -> Result<Running> {
         Backend::Embedded => embedded(&settings, &mut notes).await?,
         Backend::Aws { prefix } => aws(&settings, prefix, &mut notes).await?,
     };
-    let warehouse: Arc<dyn Warehouse> = match &settings.warehouse_url {
-        Some(url) => {
-            notes.push(format!("handing fulfillments to the warehouse at {url}"));
-            let secret = settings.warehouse_secret.clone().unwrap_or_default();
-            Arc::new(HttpWarehouse::new(url.clone(), secret.into_bytes()))
+    let warehouse: Arc<dyn Warehouse> = match &settings.warehouse {
+        Some(w) => {
+            notes.push(format!(
+                "handing fulfillments to the warehouse at {}",
+                w.url
+            ));
+            Arc::new(HttpWarehouse::new(
+                w.url.clone(),
+                w.secret.expose().as_bytes().to_vec(),
+            ))
         }
         None => {
             notes.push(format!(
@@ -201,10 +208,11 @@ pub async fn start(settings: Settings) -> Result<Running> {
         tasks.spawn(relay.run(watcher.clone()));
     }
 
-    let report_mail = settings.invoice.finance_email.clone().map(|to| ReportMail {
-        from: settings.invoice.mail_from.clone(),
-        to,
-    });
+    let api_config = ApiConfig::new(
+        keys,
+        stripe_secret.clone().into_bytes(),
+        settings.invoice.clone(),
+    );
     if let (Some(ttl), Some(store)) = (settings.idempotency_ttl, wired.embedded.clone()) {
         tasks.spawn(periodically(
             std::time::Duration::from_secs(3600),
@@ -215,7 +223,7 @@ pub async fn start(settings: Settings) -> Result<Running> {
             },
         ));
     }
-    if let (Some(mail), Some(folder)) = (&report_mail, &wired.folder) {
+    if let (Some(mail), Some(folder)) = (&api_config.report_mail, &wired.folder) {
         notes.push(format!(
             "the daily report goes to {} after each UTC midnight",
             mail.to
@@ -233,19 +241,14 @@ pub async fn start(settings: Settings) -> Result<Running> {
     let state = AppState {
         store: store_port,
         mailer,
-        config: Arc::new(ApiConfig {
-            keys,
-            report_mail,
-            stripe_webhook_secret: stripe_secret.clone().into_bytes(),
-            invoice: settings.invoice.clone(),
-        }),
+        config: Arc::new(api_config),
     };
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let addr = listener.local_addr()?;
     let mut stop = watcher.clone();
-    let app = oms_api::router(state);
+    let app = oms_http::router(state);
     tasks.spawn(async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;
@@ -311,14 +314,13 @@ async fn embedded(settings: &Settings, notes: &mut Vec<String>) -> Result<Wired>
 /// DynamoDB, SQS and SES v2 as the SDK's environment configures them;
 /// the table and queues must exist (`oms aws init`).
 async fn aws(settings: &Settings, prefix: &str, notes: &mut Vec<String>) -> Result<Wired> {
-    let clients = oms_aws::Clients::from_env().await;
-    let urls = oms_aws::find_queues(&clients, prefix).await?;
-    let ttl = settings
-        .idempotency_ttl
-        .unwrap_or(std::time::Duration::from_secs(100 * 365 * 86_400));
-    let store = oms_aws::DynamoStore::new(&clients, prefix, ttl);
-    let sqs = oms_aws::SqsQueues::new(&clients, urls, settings.queue.max_attempts);
-    let relay = oms_aws::StreamRelay::new(&clients, prefix, sqs.clone());
+    let sdk = oms_aws::Sdk::from_env().await;
+    // Fail at start, naming what is missing, rather than accept orders
+    // that never move.
+    let urls = oms_aws::check(&sdk, prefix).await?;
+    let store = oms_aws::DynamoStore::new(&sdk, prefix, settings.idempotency_ttl);
+    let sqs = oms_aws::SqsQueues::new(&sdk, urls, settings.queue.max_attempts);
+    let relay = oms_aws::StreamRelay::new(&sdk, prefix, sqs.clone());
     notes.push(format!(
         "AWS backend: table {prefix}, queues {prefix}-<stage>, email through SES v2"
     ));
@@ -326,12 +328,12 @@ async fn aws(settings: &Settings, prefix: &str, notes: &mut Vec<String>) -> Resu
         store: Arc::new(store),
         publisher: Arc::new(sqs.clone()),
         consumer: Arc::new(sqs.clone()),
-        mailer: Arc::new(oms_aws::SesMailer::new(&clients)),
+        mailer: Arc::new(oms_aws::SesMailer::new(&sdk)),
         embedded: None,
         folder: None,
         sqs: Some(sqs),
         relay: Some(relay),
-        usage: clients.usage.clone(),
+        usage: sdk.usage.clone(),
         outbox: settings.data_dir.join("outbox"),
     })
 }

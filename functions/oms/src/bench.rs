@@ -25,12 +25,12 @@ pub async fn run(
     let mut settings = Settings::from_env(data_dir.clone(), "127.0.0.1:0".into(), None)?;
     if let Backend::Aws { prefix } = &backend {
         // Fresh resources, so the figures are this run's alone.
-        let clients = oms_aws::Clients::from_env().await;
-        oms_aws::init(&clients, prefix, Some(&settings.invoice.mail_from)).await?;
+        let sdk = oms_aws::Sdk::from_env().await;
+        oms_aws::init(&sdk, prefix, Some(&settings.invoice.mail_from)).await?;
     }
     settings.backend = backend.clone();
-    settings.api_keys = String::new();
-    settings.warehouse_url = None;
+    settings.api_keys = None;
+    settings.warehouse = None;
     settings.simulated_ship_delay = Duration::ZERO;
     settings
         .invoice

@@ -1,9 +1,10 @@
 //! Settings of a local run, from flags and `OMS_*` environment variables.
 
-use anyhow::{bail, Context, Result};
-use oms_domain::invoice::Seller;
+use anyhow::{Context, Result};
 use oms_embedded::QueueSettings;
 use oms_invoice::InvoiceConfig;
+use oms_runtime::config::{self, Env, Need, Secret, WarehouseConfig};
+use oms_runtime::ConfigError;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,11 +12,12 @@ use std::time::Duration;
 pub struct Settings {
     pub data_dir: PathBuf,
     pub listen: String,
-    /// Comma-separated keys; empty means "generate one in the data dir".
-    pub api_keys: String,
-    pub warehouse_url: Option<String>,
-    pub warehouse_secret: Option<String>,
-    pub stripe_webhook_secret: Option<String>,
+    /// `role:key` comma-separated; `None` means "generate one in the data dir".
+    pub api_keys: Option<Secret<String>>,
+    /// A real warehouse; `None`: the built-in simulated one.
+    pub warehouse: Option<WarehouseConfig>,
+    /// `None`: generate one in the data dir.
+    pub stripe_webhook_secret: Option<Secret<String>>,
     pub invoice: InvoiceConfig,
     /// How long the simulated warehouse takes to ship.
     pub simulated_ship_delay: Duration,
@@ -35,102 +37,58 @@ pub enum Backend {
     Aws { prefix: String },
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
-fn env_number(name: &str, default: u64) -> Result<u64> {
-    match env(name) {
-        Some(v) => v
-            .parse()
-            .with_context(|| format!("{name} must be a whole number, not `{v}`")),
-        None => Ok(default),
-    }
-}
-
 impl Settings {
-    /// Defaults for a local run: generated keys, simulated warehouse, no finance copy.
+    /// Defaults for a local run: generated keys, simulated warehouse, demo
+    /// seller, no finance copy.
     pub fn local(data_dir: PathBuf, listen: String) -> Settings {
-        Settings {
-            data_dir,
-            listen,
-            backend: Backend::Embedded,
-            api_keys: String::new(),
-            warehouse_url: None,
-            warehouse_secret: None,
-            stripe_webhook_secret: None,
-            invoice: InvoiceConfig {
-                seller: Seller {
-                    name: "Example Shop GmbH".into(),
-                    street: "Musterstr. 1".into(),
-                    postal_code: "50667".into(),
-                    city: "Köln".into(),
-                    country: "DE".into(),
-                    vat_id: "DE000000000".into(),
-                    email: "invoices@shop.example".into(),
-                    iban: None,
-                },
-                mail_from: "invoices@shop.example".into(),
-                finance_email: None,
-            },
-            simulated_ship_delay: Duration::from_millis(2000),
-            queue: QueueSettings::default(),
-            idempotency_ttl: Some(Duration::from_secs(7 * 24 * 3600)),
-        }
+        Settings::from_vars(data_dir, listen, None, Env::default()).expect("the defaults are valid")
     }
 
-    /// [`Settings::local`] with the `OMS_*` environment applied; the
-    /// `warehouse_url` flag wins over `OMS_WAREHOUSE_URL`.
+    /// [`Settings::local`] with the process's `OMS_*` environment applied;
+    /// the `warehouse_url` flag wins over `OMS_WAREHOUSE_URL`.
     pub fn from_env(
         data_dir: PathBuf,
         listen: String,
         warehouse_url: Option<String>,
     ) -> Result<Settings> {
-        let mut s = Settings::local(data_dir, listen);
-        s.warehouse_url = warehouse_url.or_else(|| env("OMS_WAREHOUSE_URL"));
-        s.warehouse_secret = env("OMS_WAREHOUSE_SECRET");
-        if s.warehouse_url.is_some() && s.warehouse_secret.is_none() {
-            bail!("OMS_WAREHOUSE_SECRET must be set when a warehouse URL is given: hand-offs are signed with it");
+        Ok(Settings::from_vars(
+            data_dir,
+            listen,
+            warehouse_url,
+            Env::from_process(),
+        )?)
+    }
+
+    /// The settings from `env`, read by the same functions every Lambda
+    /// uses; only here a missing variable takes its local default.
+    pub fn from_vars(
+        data_dir: PathBuf,
+        listen: String,
+        warehouse_url: Option<String>,
+        env: Env,
+    ) -> Result<Settings, ConfigError> {
+        let mut env = env;
+        if let Some(url) = warehouse_url {
+            env.set("OMS_WAREHOUSE_URL", url);
         }
-        s.api_keys = env("OMS_API_KEYS").unwrap_or_default();
-        s.stripe_webhook_secret = env("OMS_STRIPE_WEBHOOK_SECRET");
-        let seller = &mut s.invoice.seller;
-        for (name, field) in [
-            ("OMS_SELLER_NAME", &mut seller.name),
-            ("OMS_SELLER_STREET", &mut seller.street),
-            ("OMS_SELLER_POSTAL_CODE", &mut seller.postal_code),
-            ("OMS_SELLER_CITY", &mut seller.city),
-            ("OMS_SELLER_COUNTRY", &mut seller.country),
-            ("OMS_SELLER_VAT_ID", &mut seller.vat_id),
-        ] {
-            if let Some(v) = env(name) {
-                *field = v;
-            }
-        }
-        if !oms_domain::codes::is_country(&seller.country) {
-            bail!(
-                "OMS_SELLER_COUNTRY must be an ISO 3166-1 alpha-2 code in upper case, not `{}`",
-                seller.country
-            );
-        }
-        seller.iban = env("OMS_SELLER_IBAN").map(|v| v.replace(' ', ""));
-        if let Some(v) = env("OMS_MAIL_FROM") {
-            seller.email = v.clone();
-            s.invoice.mail_from = v;
-        }
-        s.invoice.finance_email = env("OMS_FINANCE_EMAIL");
-        s.simulated_ship_delay = Duration::from_millis(env_number("OMS_SIM_SHIP_DELAY_MS", 2000)?);
-        s.queue.visibility_timeout =
-            Duration::from_secs(env_number("OMS_VISIBILITY_TIMEOUT_SECS", 30)?);
-        s.queue.max_attempts = env_number("OMS_MAX_ATTEMPTS", 16)? as u32;
-        s.idempotency_ttl = match env_number("OMS_IDEMPOTENCY_TTL_HOURS", 168)? {
-            0 => None,
-            hours => Some(Duration::from_secs(hours * 3600)),
+        let warehouse = config::warehouse(&mut env, Need::Defaulted);
+        let (visibility_timeout, max_attempts) = config::local_queues(&mut env);
+        let settings = Settings {
+            data_dir,
+            listen,
+            backend: Backend::Embedded,
+            api_keys: config::api_keys(&mut env, Need::Defaulted),
+            warehouse,
+            stripe_webhook_secret: config::stripe_webhook_secret(&mut env, Need::Defaulted),
+            invoice: config::invoice(&mut env, Need::Defaulted),
+            simulated_ship_delay: config::simulated_ship_delay(&mut env),
+            queue: QueueSettings {
+                visibility_timeout,
+                max_attempts,
+            },
+            idempotency_ttl: config::idempotency_ttl(&mut env),
         };
-        Ok(s)
+        env.done().map(|()| settings)
     }
 }
 

@@ -28,8 +28,8 @@ pub struct DemoOutcome {
 /// Runs the demo in `data_dir`; `failures` lists every order that did not end as expected.
 pub async fn run(orders: usize, data_dir: PathBuf) -> Result<DemoOutcome> {
     let mut settings = Settings::from_env(data_dir.clone(), "127.0.0.1:0".into(), None)?;
-    settings.api_keys = String::new();
-    settings.warehouse_url = None;
+    settings.api_keys = None;
+    settings.warehouse = None;
     settings.simulated_ship_delay = Duration::from_millis(300);
     settings
         .invoice

@@ -7,4 +7,3 @@ pub mod client;
 pub mod config;
 pub mod cost;
 pub mod demo;
-pub mod runner;

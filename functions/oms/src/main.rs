@@ -239,10 +239,10 @@ async fn run() -> Result<()> {
 }
 
 async fn aws(action: AwsAction) -> Result<()> {
-    let clients = oms_aws::Clients::from_env().await;
+    let sdk = oms_aws::Sdk::from_env().await;
     match action {
         AwsAction::Init { prefix, sender } => {
-            let report = oms_aws::init(&clients, &prefix, sender.as_deref()).await?;
+            let report = oms_aws::init(&sdk, &prefix, sender.as_deref()).await?;
             for c in &report.created {
                 println!("created\t{c}");
             }
@@ -251,8 +251,8 @@ async fn aws(action: AwsAction) -> Result<()> {
             }
         }
         AwsAction::Queues { prefix } => {
-            let urls = oms_aws::find_queues(&clients, &prefix).await?;
-            let sqs = oms_aws::SqsQueues::new(&clients, urls, 1);
+            let urls = oms_aws::find_queues(&sdk, &prefix).await?;
+            let sqs = oms_aws::SqsQueues::new(&sdk, urls, 1);
             println!("queue\twaiting\tdead letters");
             for (queue, waiting, dead) in sqs.depths().await? {
                 println!("{}\t{waiting}\t{dead}", queue.as_str());
@@ -261,8 +261,8 @@ async fn aws(action: AwsAction) -> Result<()> {
         AwsAction::Redrive { prefix, queue } => {
             let q = oms_domain::event::QueueName::parse(&queue)
                 .ok_or_else(|| anyhow::anyhow!("no queue named `{queue}`"))?;
-            let urls = oms_aws::find_queues(&clients, &prefix).await?;
-            let sqs = oms_aws::SqsQueues::new(&clients, urls, 1);
+            let urls = oms_aws::find_queues(&sdk, &prefix).await?;
+            let sqs = oms_aws::SqsQueues::new(&sdk, urls, 1);
             println!(
                 "moved {} dead letters back to {queue}",
                 sqs.redrive(q).await?

@@ -32,15 +32,16 @@ fn bad_configuration_is_named_and_refused() {
         &[],
     );
     assert_eq!(code, 1);
-    assert_eq!(err.trim(), "oms: OMS_WAREHOUSE_SECRET must be set when a warehouse URL is given: hand-offs are signed with it");
+    assert_eq!(err.trim(), "oms: missing or invalid configuration: OMS_WAREHOUSE_SECRET must be set when a warehouse URL is given: hand-offs are signed with it");
     let (code, err) = oms(
         &["serve", "--data-dir", "d"],
-        &[("OMS_MAX_ATTEMPTS", "many")],
+        &[("OMS_MAX_ATTEMPTS", "many"), ("OMS_SELLER_COUNTRY", "de")],
     );
     assert_eq!(code, 1);
-    assert!(
-        err.starts_with("oms: OMS_MAX_ATTEMPTS must be a whole number"),
-        "{err}"
+    assert_eq!(
+        err.trim(),
+        "oms: missing or invalid configuration: OMS_MAX_ATTEMPTS must be a whole number, not `many`; OMS_SELLER_COUNTRY must be an ISO 3166-1 alpha-2 code in upper case, not `de`",
+        "every problem at once"
     );
     let (code, err) = oms(&["serve", "--data-dir", "d", "--listen", "nowhere"], &[]);
     assert_eq!(code, 1);

@@ -1,15 +1,17 @@
 //! Lambda: the reconcile queue → `oms_reconcile::handle`.
 use oms_domain::event::QueueName;
+use oms_runtime::Env;
 
 #[tokio::main]
 async fn main() -> Result<(), oms_lambda::Error> {
     oms_lambda::init_tracing();
-    let stage = oms_lambda::Stage::init(QueueName::Reconcile, Default::default()).await?;
-    let store = &stage.store;
-    oms_lambda::sqs::serve(
-        stage.queues.clone(),
-        QueueName::Reconcile,
-        |event| async move { oms_reconcile::handle(store, &event).await },
-    )
+    let aws = oms_lambda::config::stage(Env::from_process(), QueueName::Reconcile)?;
+    let sdk = oms_aws::Sdk::from_env().await;
+    let store = oms_aws::DynamoStore::new(&sdk, &aws.table, None);
+    let dead_letters = oms_aws::SqsQueues::new(&sdk, aws.queues, u32::MAX);
+    let store = &store;
+    oms_lambda::sqs::serve(dead_letters, QueueName::Reconcile, |event| async move {
+        oms_reconcile::handle(store, &event).await
+    })
     .await
 }

@@ -1,10 +1,11 @@
-//! Lambda: the table's stream → the events each write carried → SQS.
+//! Lambda: the table's stream → the events each write carried → SQS. The
+//! stream arrives as the event, so no DynamoDB or Streams client is needed.
+use oms_runtime::Env;
+
 #[tokio::main]
 async fn main() -> Result<(), oms_lambda::Error> {
     oms_lambda::init_tracing();
-    let mut env = oms_lambda::Env::default();
-    let aws = env.aws(&oms_aws::QUEUES);
-    env.done()?;
-    let clients = oms_aws::Clients::from_env().await;
-    oms_lambda::relay::serve(oms_aws::SqsQueues::new(&clients, aws.queues, u32::MAX)).await
+    let aws = oms_lambda::config::relay(Env::from_process())?;
+    let sdk = oms_aws::Sdk::from_env().await;
+    oms_lambda::relay::serve(oms_aws::SqsQueues::new(&sdk, aws.queues, u32::MAX)).await
 }

@@ -138,9 +138,9 @@ impl Envelope {
     /// succeed, so the error says so.
     pub fn from_json(body: &str) -> Result<Envelope, crate::StageError> {
         let env: Envelope = serde_json::from_str(body)
-            .map_err(|e| crate::StageError::Permanent(format!("unreadable message: {e}")))?;
+            .map_err(|e| crate::StageError::permanent(format!("unreadable message: {e}")))?;
         if env.version != ENVELOPE_VERSION {
-            return Err(crate::StageError::Permanent(format!(
+            return Err(crate::StageError::permanent(format!(
                 "unknown envelope version {}",
                 env.version
             )));
@@ -151,7 +151,7 @@ impl Envelope {
     /// The order id, which every order event must carry.
     pub fn require_order(&self) -> Result<&OrderId, crate::StageError> {
         self.order_id.as_ref().ok_or_else(|| {
-            crate::StageError::Permanent(format!("{:?} without order id", self.event_type))
+            crate::StageError::permanent(format!("{:?} without order id", self.event_type))
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod invoice;
 pub mod money;
 pub mod new_order;
 pub mod order;
+pub mod order_write;
 pub mod payment;
 pub mod ports;
 pub mod report;

@@ -1,5 +1,6 @@
 //! The ports: what the stages need from the outside world. Adapters live in
-//! `oms-embedded` (SQLite, local queues, mail folder) and, next, an AWS crate.
+//! `shared/adapters/`: `oms-embedded` (SQLite, local queues, mail folder) and
+//! `oms-aws` (DynamoDB, SQS, SES v2).
 //!
 //! Writes go through one method, [`Store::commit`], which applies a
 //! [`ChangeSet`] atomically or not at all: the order document guarded by its
@@ -163,7 +164,7 @@ impl From<CommitError> for StageError {
     fn from(e: CommitError) -> Self {
         match e {
             // A conflict that reaches a stage unhandled is a race lost: try again.
-            CommitError::Conflict(c) => StageError::Transient(c.to_string()),
+            CommitError::Conflict(c) => StageError::transient(c.to_string()),
             CommitError::Store(s) => s.into(),
         }
     }
@@ -213,6 +214,24 @@ pub trait Store: Send + Sync {
 #[async_trait]
 pub trait Publisher: Send + Sync {
     async fn publish(&self, event: Envelope, delay: Duration) -> Result<(), StoreError>;
+
+    /// Sends `events` now, all or (on error) some of them: the caller sends
+    /// again what failed, and consumers are idempotent. Adapters that can
+    /// send batches do so.
+    async fn publish_all(&self, events: Vec<Envelope>) -> Result<(), StoreError> {
+        for event in events {
+            self.publish(event, Duration::ZERO).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a message that can never succeed is parked, for an operator to
+/// look at and redrive. Used by runners whose queue does not do it itself
+/// (Lambda's SQS event source deletes every record reported done).
+#[async_trait]
+pub trait DeadLetters: Send + Sync {
+    async fn park(&self, queue: QueueName, body: &str, reason: &str) -> Result<(), StoreError>;
 }
 
 /// A finished email: MIME bytes plus the envelope recipients.

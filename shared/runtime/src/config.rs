@@ -1,0 +1,321 @@
+//! One typed configuration from `OMS_*` environment variables. Every
+//! variable is read by exactly one function here, so `oms serve` and every
+//! Lambda give it the same meaning and the same validation. What differs is
+//! only whether a variable may be left out: a local run has demo defaults, a
+//! Lambda demands what it uses ([`Need`]).
+//!
+//! Problems are collected, not returned one by one: [`Env::done`] names
+//! every missing or invalid variable at once.
+
+use oms_domain::invoice::Seller;
+use oms_invoice::InvoiceConfig;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// A secret value: usable, but `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+    /// The value itself; call it only where the secret is used.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl<T> fmt::Display for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Whether a variable must be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Missing is an error (a Lambda: no demo defaults in production).
+    Required,
+    /// Missing means the documented default (a local run).
+    Defaulted,
+}
+
+/// Everything that was wrong with the configuration.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("missing or invalid configuration: {}", problems.join("; "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+/// As its message: a `main` that fails with it prints `Error: <message>`,
+/// one line an operator can act on.
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The environment, read once, and the problems found in it so far.
+#[derive(Debug, Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl Env {
+    /// The process's `OMS_*` variables.
+    pub fn from_process() -> Env {
+        Env::from_pairs(std::env::vars().filter(|(k, _)| k.starts_with("OMS_")))
+    }
+
+    /// Given variables (tests, or a map from elsewhere).
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Env {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Sets `name` (a command-line flag that wins over the environment).
+    pub fn set(&mut self, name: &str, value: String) {
+        self.vars.insert(name.to_string(), value);
+    }
+
+    /// A set variable, trimmed; empty counts as unset.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A variable that must be set; a missing one is recorded.
+    pub fn required(&mut self, name: &str) -> String {
+        self.optional(name).unwrap_or_else(|| {
+            self.problems.push(format!("set {name}"));
+            String::new()
+        })
+    }
+
+    /// `required` or `optional` by `need`; `default` when left out locally.
+    pub fn text(&mut self, name: &str, need: Need, default: &str) -> String {
+        match need {
+            Need::Required => self.required(name),
+            Need::Defaulted => self.optional(name).unwrap_or_else(|| default.to_string()),
+        }
+    }
+
+    /// A whole number, `default` when unset; anything else is a problem.
+    pub fn number(&mut self, name: &str, default: u64) -> u64 {
+        match self.optional(name) {
+            None => default,
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                self.invalid(name, &format!("must be a whole number, not `{v}`"));
+                default
+            }),
+        }
+    }
+
+    /// Records that `name` has a value that cannot be used.
+    pub fn invalid(&mut self, name: &str, why: &str) {
+        self.problems.push(format!("{name} {why}"));
+    }
+
+    /// Ok if nothing was missing or invalid, else every problem at once.
+    pub fn done(self) -> Result<(), ConfigError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError {
+                problems: self.problems,
+            })
+        }
+    }
+}
+
+/// The seller printed on documents (`OMS_SELLER_*`; its email is
+/// `OMS_MAIL_FROM`). Locally a demo seller fills what is not set.
+pub fn seller(env: &mut Env, need: Need) -> Seller {
+    let seller = Seller {
+        name: env.text("OMS_SELLER_NAME", need, "Example Shop GmbH"),
+        street: env.text("OMS_SELLER_STREET", need, "Musterstr. 1"),
+        postal_code: env.text("OMS_SELLER_POSTAL_CODE", need, "50667"),
+        city: env.text("OMS_SELLER_CITY", need, "Köln"),
+        country: env.text("OMS_SELLER_COUNTRY", need, "DE"),
+        vat_id: env.text("OMS_SELLER_VAT_ID", need, "DE000000000"),
+        email: env.text("OMS_MAIL_FROM", need, "invoices@shop.example"),
+        iban: env.optional("OMS_SELLER_IBAN").map(|v| v.replace(' ', "")),
+    };
+    if !seller.country.is_empty() && !oms_domain::codes::is_country(&seller.country) {
+        env.invalid(
+            "OMS_SELLER_COUNTRY",
+            &format!(
+                "must be an ISO 3166-1 alpha-2 code in upper case, not `{}`",
+                seller.country
+            ),
+        );
+    }
+    seller
+}
+
+/// Who invoices are from and who gets a copy (`OMS_FINANCE_EMAIL`).
+pub fn invoice(env: &mut Env, need: Need) -> InvoiceConfig {
+    let seller = seller(env, need);
+    InvoiceConfig {
+        mail_from: seller.email.clone(),
+        seller,
+        finance_email: env.optional("OMS_FINANCE_EMAIL"),
+    }
+}
+
+/// How long an `Idempotency-Key` is remembered (`OMS_IDEMPOTENCY_TTL_HOURS`,
+/// default 168 = 7 days); `0` means for ever, on every backend.
+pub fn idempotency_ttl(env: &mut Env) -> Option<Duration> {
+    match env.number("OMS_IDEMPOTENCY_TTL_HOURS", 168) {
+        0 => None,
+        hours => Some(Duration::from_secs(hours.saturating_mul(3600))),
+    }
+}
+
+/// The API keys (`OMS_API_KEYS`, `role:key` comma-separated).
+pub fn api_keys(env: &mut Env, need: Need) -> Option<Secret<String>> {
+    match need {
+        Need::Required => Some(Secret(env.required("OMS_API_KEYS"))),
+        Need::Defaulted => env.optional("OMS_API_KEYS").map(Secret),
+    }
+}
+
+/// Stripe's webhook signing secret (`OMS_STRIPE_WEBHOOK_SECRET`).
+pub fn stripe_webhook_secret(env: &mut Env, need: Need) -> Option<Secret<String>> {
+    match need {
+        Need::Required => Some(Secret(env.required("OMS_STRIPE_WEBHOOK_SECRET"))),
+        Need::Defaulted => env.optional("OMS_STRIPE_WEBHOOK_SECRET").map(Secret),
+    }
+}
+
+/// A real warehouse: where hand-offs go and the key they are signed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarehouseConfig {
+    pub url: String,
+    pub secret: Secret<String>,
+}
+
+/// The warehouse (`OMS_WAREHOUSE_URL`, `OMS_WAREHOUSE_SECRET`). A URL
+/// without a secret is refused: hand-offs are always signed. `Required`:
+/// the URL must be set (the fulfill Lambda has no simulated warehouse);
+/// `Defaulted`: no URL means the built-in simulated warehouse (`None`).
+pub fn warehouse(env: &mut Env, need: Need) -> Option<WarehouseConfig> {
+    let url = match need {
+        Need::Required => env.required("OMS_WAREHOUSE_URL"),
+        Need::Defaulted => env.optional("OMS_WAREHOUSE_URL")?,
+    };
+    let secret = env.optional("OMS_WAREHOUSE_SECRET");
+    if secret.is_none() {
+        env.invalid(
+            "OMS_WAREHOUSE_SECRET",
+            "must be set when a warehouse URL is given: hand-offs are signed with it",
+        );
+    }
+    let is_http = url.starts_with("http://") || url.starts_with("https://");
+    if !url.is_empty() && !is_http {
+        env.invalid(
+            "OMS_WAREHOUSE_URL",
+            &format!("must be an http:// or https:// URL, not `{url}`"),
+        );
+    }
+    Some(WarehouseConfig {
+        url,
+        secret: Secret(secret.unwrap_or_default()),
+    })
+}
+
+/// The local queues' settings: how long a taken message stays invisible
+/// (`OMS_VISIBILITY_TIMEOUT_SECS`, 30) and after how many receives it is
+/// dead-lettered (`OMS_MAX_ATTEMPTS`, 16; SQS's `maxReceiveCount` in AWS).
+pub fn local_queues(env: &mut Env) -> (Duration, u32) {
+    let visibility = Duration::from_secs(env.number("OMS_VISIBILITY_TIMEOUT_SECS", 30));
+    let attempts = env.number("OMS_MAX_ATTEMPTS", 16);
+    let attempts = u32::try_from(attempts).unwrap_or_else(|_| {
+        env.invalid("OMS_MAX_ATTEMPTS", "is too large");
+        16
+    });
+    if attempts == 0 {
+        env.invalid("OMS_MAX_ATTEMPTS", "must be at least 1");
+    }
+    (visibility, attempts.max(1))
+}
+
+/// How long the simulated warehouse takes to ship (`OMS_SIM_SHIP_DELAY_MS`, 2000).
+pub fn simulated_ship_delay(env: &mut Env) -> Duration {
+    Duration::from_millis(env.number("OMS_SIM_SHIP_DELAY_MS", 2000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_named_at_once() {
+        let mut env = Env::from_pairs([
+            ("OMS_SELLER_COUNTRY", "de"),
+            ("OMS_IDEMPOTENCY_TTL_HOURS", "a week"),
+        ]);
+        seller(&mut env, Need::Required);
+        idempotency_ttl(&mut env);
+        let err = env.done().unwrap_err().to_string();
+        for part in [
+            "set OMS_SELLER_NAME",
+            "set OMS_MAIL_FROM",
+            "OMS_SELLER_COUNTRY must be an ISO 3166-1",
+            "OMS_IDEMPOTENCY_TTL_HOURS must be a whole number",
+        ] {
+            assert!(err.contains(part), "{part} in {err}");
+        }
+    }
+
+    #[test]
+    fn zero_hours_keeps_keys_for_ever() {
+        let mut env = Env::from_pairs([("OMS_IDEMPOTENCY_TTL_HOURS", "0")]);
+        assert_eq!(idempotency_ttl(&mut env), None);
+        let mut env = Env::from_pairs([("OMS_IDEMPOTENCY_TTL_HOURS", " 24 ")]);
+        assert_eq!(idempotency_ttl(&mut env), Some(Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let mut env = Env::from_pairs([
+            ("OMS_WAREHOUSE_URL", "https://wh.example"),
+            ("OMS_WAREHOUSE_SECRET", "s3cr3t"),
+        ]);
+        let wh = warehouse(&mut env, Need::Defaulted).unwrap();
+        assert_eq!(wh.secret.expose(), "s3cr3t");
+        assert!(!format!("{wh:?} {}", wh.secret).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_warehouse_url_without_a_secret_is_refused() {
+        let mut env = Env::from_pairs([("OMS_WAREHOUSE_URL", "https://wh.example")]);
+        warehouse(&mut env, Need::Defaulted);
+        assert!(env
+            .done()
+            .unwrap_err()
+            .to_string()
+            .contains("OMS_WAREHOUSE_SECRET"));
+        let mut env = Env::default();
+        assert_eq!(warehouse(&mut env, Need::Defaulted), None);
+        assert!(env.done().is_ok());
+    }
+}

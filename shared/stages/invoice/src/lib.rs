@@ -1,0 +1,280 @@
+//! Invoice stage: when an order ships it gets the next number of the year's
+//! series, written in the same atomic change as the invoice itself (so
+//! numbers are gap-free and unique), then the PDF is emailed.
+
+mod email;
+mod pdf;
+mod ubl;
+
+pub use email::invoice_email;
+pub use pdf::render_pdf;
+pub use ubl::render_ubl;
+
+use jiff::Timestamp;
+use oms_domain::event::{Envelope, EventType};
+use oms_domain::invoice::{build_credit_note, build_invoice, Invoice, Seller};
+use oms_domain::order::{Order, OrderStatus};
+use oms_domain::order_write::{next_version, update_order, OrderKey, Round};
+use oms_domain::ports::{ChangeSet, CommitError, Conflict, InvoiceWrite, Mailer, Store};
+use oms_domain::{InvoiceNumber, OrderId, StageError};
+use std::collections::BTreeMap;
+
+/// The last number this process issued, per series, taken in turns.
+///
+/// Within one process numbering is serialised: without it, a batch of n
+/// concurrent shipments costs O(n²) attempts, as all but one lose each round.
+/// The cached number saves reading the series each time; when another
+/// process took it, the conditional write fails and the series is read again.
+/// Across processes the conditional write alone keeps numbers gap-free.
+static NUMBERING: tokio::sync::Mutex<BTreeMap<String, u64>> =
+    tokio::sync::Mutex::const_new(BTreeMap::new());
+
+/// Writes what `changes_for(n)` gives for the next number `n` of `series`.
+/// `None` when the write lost a race (number taken, order changed): the
+/// caller reads again and retries. Each round loses only to another document
+/// taking the number, so some document is numbered in every round.
+async fn with_next_number<S, T>(
+    store: &S,
+    series: &str,
+    changes_for: impl FnOnce(u64) -> (ChangeSet, T),
+) -> Result<Option<T>, StageError>
+where
+    S: Store + ?Sized,
+{
+    let mut last = NUMBERING.lock().await;
+    let sequence = match last.get(series) {
+        Some(n) => n + 1,
+        None => store.last_invoice_sequence(series).await? + 1,
+    };
+    let (changes, made) = changes_for(sequence);
+    match store.commit(changes).await {
+        Ok(()) => {
+            last.insert(series.to_string(), sequence);
+            Ok(Some(made))
+        }
+        Err(CommitError::Conflict(Conflict::InvoiceSequenceTaken)) => {
+            last.remove(series);
+            Ok(None)
+        }
+        Err(CommitError::Conflict(Conflict::OrderChanged)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// "Invoice" or "Credit note", as the document is headed.
+pub fn document_title(document: &Invoice) -> &'static str {
+    match document.kind {
+        oms_domain::invoice::DocumentKind::Invoice => "Invoice",
+        oms_domain::invoice::DocumentKind::CreditNote { .. } => "Credit note",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceConfig {
+    pub seller: Seller,
+    pub mail_from: String,
+    pub finance_email: Option<String>,
+}
+
+/// Consumer of the invoice queue: `OrderShipped` gets the invoice,
+/// `OrderReturned` a credit note.
+pub async fn handle<S, M>(
+    store: &S,
+    mailer: &M,
+    config: &InvoiceConfig,
+    event: &Envelope,
+) -> Result<(), StageError>
+where
+    S: Store + ?Sized,
+    M: Mailer + ?Sized,
+{
+    let order = event.require_order()?;
+    let issued = match event.event_type {
+        EventType::OrderShipped => {
+            issue_invoice(store, order, &config.seller, Timestamp::now()).await?
+        }
+        EventType::OrderReturned => {
+            let return_id = event
+                .payload
+                .return_id
+                .as_deref()
+                .ok_or_else(|| StageError::permanent("OrderReturned without return id"))?;
+            issue_credit_note(store, order, return_id, &config.seller, Timestamp::now()).await?
+        }
+        other => {
+            return Err(StageError::permanent(format!(
+                "the invoice stage does not handle {other:?}"
+            )))
+        }
+    };
+    match issued {
+        Issued::New(document) => email_invoice(store, mailer, config, &document).await,
+        Issued::Before(number) => send_invoice(store, mailer, config, &number).await,
+    }
+}
+
+fn unknown(id: &OrderId) -> StageError {
+    StageError::permanent(format!("unknown order {id}"))
+}
+
+pub enum Issued {
+    /// Issued just now.
+    New(Box<Invoice>),
+    /// The order had its invoice already (a redelivered message).
+    Before(InvoiceNumber),
+}
+
+/// Issues the order's invoice, or says which number it already has.
+pub async fn issue_invoice<S: Store + ?Sized>(
+    store: &S,
+    id: &OrderId,
+    seller: &Seller,
+    now: Timestamp,
+) -> Result<Issued, StageError> {
+    let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
+    let series = &InvoiceNumber::series(year);
+    update_order(
+        store,
+        OrderKey::Id(id),
+        move |order: Option<Order>| async move {
+            let order = order.ok_or_else(|| unknown(id))?;
+            if let Some(number) = &order.invoice_number {
+                return Ok(Round::Done(Issued::Before(number.clone())));
+            }
+            if order.status != OrderStatus::Shipped {
+                return Err(StageError::permanent(format!(
+                    "order {id} is {}, not shipped",
+                    order.status.as_str()
+                )));
+            }
+            let issued = with_next_number(store, series, |sequence| {
+                let number = InvoiceNumber::new(year, sequence);
+                let invoice = build_invoice(&order, number.clone(), now, seller.clone());
+                let mut next = next_version(&order);
+                next.invoice_number = Some(number);
+                next.note("invoiced", now);
+                let changes = ChangeSet {
+                    invoice: Some(InvoiceWrite {
+                        invoice: invoice.clone(),
+                        series: series.clone(),
+                        sequence,
+                    }),
+                    ..ChangeSet::order_update(next, order.version)
+                };
+                (changes, invoice)
+            })
+            .await?;
+            Ok(match issued {
+                Some(invoice) => Round::Done(Issued::New(Box::new(invoice))),
+                None => Round::Raced,
+            })
+        },
+    )
+    .await
+}
+
+/// Issues the credit note for return `return_id` of the order, or says which
+/// number it already has. Waits (transiently) for the order's invoice.
+pub async fn issue_credit_note<S: Store + ?Sized>(
+    store: &S,
+    id: &OrderId,
+    return_id: &str,
+    seller: &Seller,
+    now: Timestamp,
+) -> Result<Issued, StageError> {
+    let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
+    let series = &InvoiceNumber::credit_note_series(year);
+    update_order(
+        store,
+        OrderKey::Id(id),
+        move |order: Option<Order>| async move {
+            let order = order.ok_or_else(|| unknown(id))?;
+            let position = order
+                .returns
+                .iter()
+                .position(|r| r.id == return_id)
+                .ok_or_else(|| {
+                    StageError::permanent(format!("order {id} has no return {return_id}"))
+                })?;
+            if let Some(number) = &order.returns[position].credit_note {
+                return Ok(Round::Done(Issued::Before(number.clone())));
+            }
+            let corrects = order
+                .invoice_number
+                .clone()
+                .ok_or_else(|| StageError::transient(format!("order {id} is not invoiced yet")))?;
+            let issued = with_next_number(store, series, |sequence| {
+                let number = InvoiceNumber::credit_note(year, sequence);
+                let note = build_credit_note(
+                    &order,
+                    &order.returns[position],
+                    corrects,
+                    number.clone(),
+                    now,
+                    seller.clone(),
+                );
+                let mut next = next_version(&order);
+                next.credited += note.total;
+                next.returns[position].credit_note = Some(number);
+                next.note("credited", now);
+                let changes = ChangeSet {
+                    invoice: Some(InvoiceWrite {
+                        invoice: note.clone(),
+                        series: series.clone(),
+                        sequence,
+                    }),
+                    ..ChangeSet::order_update(next, order.version)
+                };
+                (changes, note)
+            })
+            .await?;
+            Ok(match issued {
+                Some(note) => Round::Done(Issued::New(Box::new(note))),
+                None => Round::Raced,
+            })
+        },
+    )
+    .await
+}
+
+/// Emails an invoice and records that it was sent.
+async fn email_invoice<S, M>(
+    store: &S,
+    mailer: &M,
+    config: &InvoiceConfig,
+    invoice: &Invoice,
+) -> Result<(), StageError>
+where
+    S: Store + ?Sized,
+    M: Mailer + ?Sized,
+{
+    let email = invoice_email(invoice, config)?;
+    mailer.send(email).await?;
+    store
+        .mark_invoice_emailed(&invoice.number, Timestamp::now())
+        .await?;
+    Ok(())
+}
+
+/// Emails the invoice unless that was done before. A crash between sending
+/// and marking sends it again (at least once); the local mail folder
+/// overwrites the same file, so there it stays once.
+pub async fn send_invoice<S, M>(
+    store: &S,
+    mailer: &M,
+    config: &InvoiceConfig,
+    number: &InvoiceNumber,
+) -> Result<(), StageError>
+where
+    S: Store + ?Sized,
+    M: Mailer + ?Sized,
+{
+    if store.invoice_emailed(number).await? {
+        return Ok(());
+    }
+    let invoice = store
+        .invoice(number)
+        .await?
+        .ok_or_else(|| StageError::permanent(format!("invoice {number} is missing")))?;
+    email_invoice(store, mailer, config, &invoice).await
+}

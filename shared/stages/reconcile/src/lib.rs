@@ -1,0 +1,215 @@
+//! Reconcile stage. The webhook route verifies and stores a provider event
+//! and acknowledges it (store first, then ack); the queue consumer books it
+//! against the order and records every mismatch for finance.
+
+use jiff::Timestamp;
+use oms_domain::event::{Envelope, EventType, Payload};
+use oms_domain::order::Order;
+use oms_domain::order_write::{next_version, update_order, OrderKey, Round};
+use oms_domain::payment::{book, MismatchKind, PaymentEventKind};
+use oms_domain::ports::{
+    ChangeSet, CommitError, Conflict, LedgerEntry, MismatchRecord, Store, StoredPaymentEvent,
+};
+use oms_domain::signature::{verify, SignatureError};
+use oms_domain::{stripe, FieldError, OrderId, StageError, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("{0}")]
+    InvalidSignature(SignatureError),
+    #[error("{}", .0.message)]
+    Invalid(FieldError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Whether the event was new or a repeat (both are acknowledged with 200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    Stored,
+    Duplicate,
+}
+
+/// Verifies a Stripe webhook and stores it with its `PaymentEventReceived`
+/// message in one atomic change. Nothing is stored for a bad signature.
+pub async fn receive_stripe_event<S: Store + ?Sized>(
+    store: &S,
+    secret: &[u8],
+    signature: Option<&str>,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Receipt, WebhookError> {
+    verify(signature, body, secret, now.as_second()).map_err(WebhookError::InvalidSignature)?;
+    let event = stripe::parse_event(body).map_err(WebhookError::Invalid)?;
+    let raw = String::from_utf8(body.to_vec())
+        .map_err(|_| WebhookError::Invalid(FieldError::general("body is not UTF-8")))?;
+    let order_id = event.order_id.clone().map(OrderId);
+    let message = Envelope::new(
+        EventType::PaymentEventReceived,
+        order_id,
+        &event.event_id,
+        now,
+    )
+    .with_payload(Payload {
+        provider: Some(event.provider.clone()),
+        provider_event_id: Some(event.event_id.clone()),
+        ..Payload::default()
+    });
+    let changes = ChangeSet {
+        payment_event: Some(StoredPaymentEvent {
+            event,
+            raw,
+            received_at: now,
+        }),
+        events: vec![message],
+        ..ChangeSet::default()
+    };
+    match store.commit(changes).await {
+        Ok(()) => Ok(Receipt::Stored),
+        Err(CommitError::Conflict(Conflict::DuplicatePaymentEvent)) => Ok(Receipt::Duplicate),
+        Err(CommitError::Conflict(c)) => Err(StoreError::unavailable(c.to_string()).into()),
+        Err(CommitError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Consumer of the reconcile queue.
+pub async fn handle<S: Store + ?Sized>(store: &S, event: &Envelope) -> Result<(), StageError> {
+    if event.event_type != EventType::PaymentEventReceived {
+        return Err(StageError::permanent(format!(
+            "the reconcile stage does not handle {:?}",
+            event.event_type
+        )));
+    }
+    let (Some(provider), Some(event_id)) =
+        (&event.payload.provider, &event.payload.provider_event_id)
+    else {
+        return Err(StageError::permanent(
+            "PaymentEventReceived without provider event",
+        ));
+    };
+    book_payment_event(store, provider, event_id, Timestamp::now()).await
+}
+
+/// Books a stored provider event. The ledger, the mismatches and the
+/// "booked" mark are one atomic change, so a redelivered message books nothing twice.
+pub async fn book_payment_event<S: Store + ?Sized>(
+    store: &S,
+    provider: &str,
+    event_id: &str,
+    now: Timestamp,
+) -> Result<(), StageError> {
+    let stored = store
+        .payment_event(provider, event_id)
+        .await?
+        .ok_or_else(|| StageError::permanent(format!("no stored {provider} event {event_id}")))?;
+    let booked_mark = Some((provider.to_string(), event_id.to_string()));
+    if let PaymentEventKind::Ignored { .. } = stored.event.kind {
+        // Acknowledged and kept for the record; there is nothing to book.
+        let changes = ChangeSet {
+            payment_event_booked: booked_mark,
+            ..ChangeSet::default()
+        };
+        return commit_booking(store, changes).await.map(|_| ());
+    }
+    // Money we cannot place is exactly what finance must see.
+    let unknown_order = ChangeSet {
+        mismatches: vec![MismatchRecord {
+            order_id: stored.event.order_id.clone().map(OrderId),
+            event_id: event_id.to_string(),
+            kind: MismatchKind::UnknownOrder,
+            detail: format!(
+                "{provider} event names order {:?}, which does not exist",
+                stored.event.order_id
+            ),
+            at: now,
+        }],
+        payment_event_booked: booked_mark.clone(),
+        ..ChangeSet::default()
+    };
+    let Some(order_id) = stored.event.order_id.clone().map(OrderId) else {
+        return commit_booking(store, unknown_order).await.map(|_| ());
+    };
+    let (stored, booked_mark, unknown_order) = (&stored, &booked_mark, &unknown_order);
+    update_order(
+        store,
+        OrderKey::Id(&order_id),
+        move |order: Option<Order>| async move {
+            let Some(order) = order else {
+                commit_booking(store, unknown_order.clone()).await?;
+                return Ok(Round::Done(()));
+            };
+            let void = matches!(
+                order.status,
+                oms_domain::order::OrderStatus::Cancelled
+                    | oms_domain::order::OrderStatus::Rejected
+            );
+            // Measured against what is owed: a credit note for returned goods
+            // lowers it, and what was paid beyond is due back to the customer.
+            let booking = book(
+                &order.ledger,
+                order.amount_owed(),
+                order.currency,
+                void,
+                &stored.event.kind,
+            );
+            let mut next = next_version(&order);
+            next.ledger = booking.ledger;
+            match &stored.event.kind {
+                PaymentEventKind::Received { .. } if booking.amount != 0 => {
+                    next.note("payment_received", now)
+                }
+                PaymentEventKind::Refunded { .. } if booking.amount != 0 => {
+                    next.note("refunded", now)
+                }
+                _ => {}
+            }
+            let ledger = (booking.amount != 0)
+                .then(|| LedgerEntry {
+                    order_id: order.id.clone(),
+                    event_id: event_id.to_string(),
+                    amount: booking.amount,
+                    currency: order.currency.to_string(),
+                    at: now,
+                })
+                .into_iter()
+                .collect();
+            let mismatches = booking
+                .mismatches
+                .into_iter()
+                .map(|m| MismatchRecord {
+                    order_id: Some(order.id.clone()),
+                    event_id: event_id.to_string(),
+                    kind: m.kind,
+                    detail: m.detail,
+                    at: now,
+                })
+                .collect();
+            let changes = ChangeSet {
+                ledger,
+                mismatches,
+                payment_event_booked: booked_mark.clone(),
+                ..ChangeSet::order_update(next, order.version)
+            };
+            Ok(if commit_booking(store, changes).await? {
+                Round::Done(())
+            } else {
+                Round::Raced
+            })
+        },
+    )
+    .await
+}
+
+/// `Ok(false)` when the order changed meanwhile and the booking must be redone.
+async fn commit_booking<S: Store + ?Sized>(
+    store: &S,
+    changes: ChangeSet,
+) -> Result<bool, StageError> {
+    match store.commit(changes).await {
+        Ok(()) => Ok(true),
+        Err(CommitError::Conflict(Conflict::OrderChanged)) => Ok(false),
+        // Booked before (a redelivered message): nothing more to do.
+        Err(CommitError::Conflict(Conflict::DuplicatePaymentEvent)) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
