@@ -15,3 +15,13 @@ pub mod settle;
 
 pub use config::{ConfigError, Env, Secret};
 pub use settle::{handle_delivery, Fate};
+
+/// The log filter from `OMS_LOG` (`warn`, `info`, `oms_reserve=debug,warn`,
+/// …; per-target levels without regular expressions, which would cost a
+/// Lambda bootstrap about 300 KB), else `default` for everything.
+pub fn log_filter(default: tracing::Level) -> tracing_subscriber::filter::Targets {
+    std::env::var("OMS_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(default))
+}

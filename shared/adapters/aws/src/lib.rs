@@ -68,8 +68,17 @@ impl Sdk {
     /// Reads region, endpoints and credentials from the environment. Makes
     /// no network call: credentials are resolved on first use.
     pub async fn from_env() -> Sdk {
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+        // The SDK's default HTTPS client, with rustls on ring rather than
+        // aws-lc (a few MB less per Lambda; see docs/decisions.md).
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
         Sdk {
-            config: aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
+            config: aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(https)
+                .load()
+                .await,
             usage: Arc::new(Usage::default()),
         }
     }

@@ -13,13 +13,15 @@ pub use lambda_runtime::Error;
 
 /// JSON logs to CloudWatch, level from `OMS_LOG` (default `info`).
 pub fn init_tracing() {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OMS_LOG")
-                .unwrap_or_else(|_| "info".into()),
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(false)
+                .without_time(), // CloudWatch stamps every line
         )
-        .with_current_span(false)
-        .without_time() // CloudWatch stamps every line
+        .with(oms_runtime::log_filter(tracing::Level::INFO))
         .init();
 }

@@ -95,3 +95,99 @@ where
     }))
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    //! The batch loop against an in-memory dead-letter queue: no SQS needed.
+    use super::*;
+    use async_trait::async_trait;
+    use oms_domain::event::EventType;
+    use oms_domain::{OrderId, StoreError};
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct MemoryDlq {
+        parked: Mutex<Vec<(String, String)>>,
+        refuse: bool,
+    }
+
+    #[async_trait]
+    impl DeadLetters for MemoryDlq {
+        async fn park(&self, _: QueueName, body: &str, reason: &str) -> Result<(), StoreError> {
+            if self.refuse {
+                return Err(StoreError::unavailable("SQS SendMessage"));
+            }
+            self.parked
+                .lock()
+                .unwrap()
+                .push((body.to_string(), reason.to_string()));
+            Ok(())
+        }
+    }
+
+    fn record(id: &str, body: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = Some(body.into());
+        m
+    }
+
+    fn order_event(order: &str) -> String {
+        Envelope::new(
+            EventType::OrderCaptured,
+            Some(OrderId(order.into())),
+            "c",
+            jiff::Timestamp::UNIX_EPOCH,
+        )
+        .to_json()
+    }
+
+    async fn handle(e: Envelope) -> Result<(), StageError> {
+        match e.order_id.as_ref().map(|o| o.as_str()) {
+            Some("busy") => Err(StageError::transient("table busy")),
+            Some("bad") => Err(StageError::permanent("unknown order bad")),
+            _ => Ok(()),
+        }
+    }
+
+    fn batch() -> SqsEvent {
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            record("ok", &order_event("ok")),
+            record("busy", &order_event("busy")),
+            record("bad", &order_event("bad")),
+            record("garbage", "{"),
+        ];
+        event
+    }
+
+    fn retried(response: &SqsBatchResponse) -> Vec<&str> {
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn only_transient_failures_come_back_and_permanent_ones_are_parked_with_a_reason() {
+        let dlq = MemoryDlq::default();
+        let response = handle_batch(&dlq, QueueName::Reserve, batch(), &handle).await;
+        assert_eq!(retried(&response), ["busy"]);
+        let parked = dlq.parked.lock().unwrap();
+        assert_eq!(parked.len(), 2);
+        assert_eq!(parked[0].1, "unknown order bad");
+        assert_eq!(parked[1].0, "{");
+        assert!(parked[1].1.starts_with("unreadable message"), "{parked:?}");
+    }
+
+    #[tokio::test]
+    async fn a_record_that_cannot_be_parked_is_retried_not_lost() {
+        let dlq = MemoryDlq {
+            refuse: true,
+            ..MemoryDlq::default()
+        };
+        let response = handle_batch(&dlq, QueueName::Reserve, batch(), &handle).await;
+        assert_eq!(retried(&response), ["busy", "bad", "garbage"]);
+    }
+}
