@@ -193,6 +193,13 @@ pub struct FakeWarehouse {
 
 impl FakeWarehouse {
     pub async fn start(fail_first: usize) -> FakeWarehouse {
+        FakeWarehouse::answering(StatusCode::SERVICE_UNAVAILABLE, fail_first).await
+    }
+
+    /// A warehouse that answers `status` to the first `first` hand-offs,
+    /// then accepts.
+    pub async fn answering(status: StatusCode, first: usize) -> FakeWarehouse {
+        let fail_first = first;
         let received: Received = Arc::new(Mutex::new(Vec::new()));
         let calls = Arc::new(AtomicUsize::new(0));
         let (rec, count) = (received.clone(), calls.clone());
@@ -203,7 +210,7 @@ impl FakeWarehouse {
                 async move {
                     let n = count.fetch_add(1, Ordering::SeqCst);
                     if n < fail_first {
-                        return StatusCode::SERVICE_UNAVAILABLE;
+                        return status;
                     }
                     let sig = headers
                         .get("x-oms-signature")
