@@ -64,7 +64,7 @@ pub fn verify(
     if candidates.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECONDS {
+    if now.abs_diff(timestamp) > TOLERANCE_SECONDS as u64 {
         return Err(SignatureError::Stale);
     }
     let expected = mac(secret, timestamp, body);

@@ -1,0 +1,126 @@
+//! Every parser of outside input, fed random and mutated input: it may
+//! refuse, it never panics. (Request bodies, Stripe events, signature
+//! headers, queue messages.)
+
+use oms_domain::event::Envelope;
+use oms_domain::new_order::{parse_json, OrderRequest};
+use oms_domain::signature::{sign, verify};
+use oms_domain::stripe::parse_event;
+use proptest::prelude::*;
+
+const ORDER: &str = r#"{"external_ref": "shop-1", "currency": "EUR",
+ "customer": {"email": "erika@example.com", "name": "Erika Mustermann"},
+ "billing_address": {"name": "Erika Mustermann", "line1": "Heidestr. 17", "postal_code": "51147", "city": "Köln", "country": "DE"},
+ "lines": [{"sku": "MUG-BLUE", "quantity": 2, "unit_price": 1299}, {"sku": "LAMP", "quantity": 1, "unit_price": 4999}],
+ "shipping_price": 495, "discount": {"code": "WELCOME10", "amount": 200}, "payment_method": "card"}"#;
+
+const STRIPE: &str = r#"{"id": "evt_1", "type": "payment_intent.succeeded",
+ "data": {"object": {"id": "pi_1", "amount_received": 2893, "currency": "eur", "metadata": {"order_id": "ord_1"}}}}"#;
+
+const REFUND: &str = r#"{"id": "evt_2", "type": "charge.refunded",
+ "data": {"object": {"id": "ch_1", "amount_refunded": 500, "currency": "eur", "metadata": {"order_id": "ord_1"}}}}"#;
+
+/// `base` with some bytes replaced, some removed and some inserted.
+fn mutated(base: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    let len = base.len();
+    prop::collection::vec((0..len, any::<u8>(), 0u8..3), 1..8).prop_map(move |edits| {
+        let mut bytes = base.as_bytes().to_vec();
+        for (at, byte, kind) in edits {
+            let at = at.min(bytes.len().saturating_sub(1));
+            match kind {
+                0 if !bytes.is_empty() => bytes[at] = byte,
+                1 if !bytes.is_empty() => {
+                    bytes.remove(at);
+                }
+                _ => bytes.insert(at, byte),
+            }
+        }
+        bytes
+    })
+}
+
+/// JSON-ish text: a valid document with its values swapped for odd ones.
+fn odd_values(base: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    let odd = prop_oneof![
+        Just("-1".to_string()),
+        Just("9223372036854775807".to_string()),
+        Just("-9223372036854775808".to_string()),
+        Just("1e400".to_string()),
+        Just("null".to_string()),
+        Just("\"\"".to_string()),
+        Just("[]".to_string()),
+        Just("{}".to_string()),
+        "\"[^\"\\\\]{0,300}\"".prop_map(|s| s),
+    ];
+    (any::<prop::sample::Index>(), odd).prop_map(move |(which, value)| {
+        // Replace the n-th number or string value after a colon.
+        let spots: Vec<usize> = base.match_indices(": ").map(|(i, _)| i + 2).collect();
+        let start = spots[which.index(spots.len())];
+        let rest = &base[start..];
+        let end = rest
+            .find([',', '}', ']'])
+            .map(|e| start + e)
+            .unwrap_or(base.len());
+        let mut text = base[..start].to_string();
+        text.push_str(&value);
+        text.push_str(&base[end..]);
+        text.into_bytes()
+    })
+}
+
+fn order(body: &[u8]) {
+    if let Ok(request) = parse_json::<OrderRequest>(body) {
+        let _ = request.validate();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn order_bodies_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        order(&body);
+    }
+
+    #[test]
+    fn mutated_orders_never_panic(body in mutated(ORDER)) {
+        order(&body);
+    }
+
+    #[test]
+    fn orders_with_odd_values_never_panic(body in odd_values(ORDER)) {
+        order(&body);
+    }
+
+    #[test]
+    fn stripe_events_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = parse_event(&body);
+    }
+
+    #[test]
+    fn mutated_stripe_events_never_panic(body in prop_oneof![mutated(STRIPE), mutated(REFUND), odd_values(STRIPE), odd_values(REFUND)]) {
+        let _ = parse_event(&body);
+    }
+
+    #[test]
+    fn signature_headers_never_panic(header in ".{0,200}", now in any::<i64>(), body in prop::collection::vec(any::<u8>(), 0..64)) {
+        let _ = verify(Some(&header), &body, b"secret", now);
+    }
+
+    #[test]
+    fn well_formed_headers_with_any_timestamp_never_panic(t in any::<i64>(), now in any::<i64>(), mac in "[0-9a-f]{0,64}") {
+        let _ = verify(Some(&format!("t={t},v1={mac}")), b"{}", b"secret", now);
+    }
+
+    #[test]
+    fn a_signature_holds_only_for_its_own_body(body in mutated(STRIPE), t in 0i64..4_000_000_000) {
+        let header = sign(b"secret", t, STRIPE.as_bytes());
+        let verdict = verify(Some(&header), &body, b"secret", t);
+        prop_assert_eq!(verdict.is_ok(), body == STRIPE.as_bytes());
+    }
+
+    #[test]
+    fn queue_messages_never_panic(body in ".{0,400}") {
+        let _ = Envelope::from_json(&body);
+    }
+}
