@@ -53,12 +53,21 @@ impl Harness {
     /// moto), with fresh resources, the simulated warehouse shipping after
     /// `ship_delay`, and invoice mail sent from a sender SES knows.
     pub async fn aws(ship_delay: Duration) -> (Harness, aws::AwsTestEnv) {
+        Harness::aws_with(ship_delay, |_| {}).await
+    }
+
+    /// [`Harness::aws`] with more settings changed by `adjust`.
+    pub async fn aws_with(
+        ship_delay: Duration,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> (Harness, aws::AwsTestEnv) {
         let env = aws::aws_env().await;
         let prefix = env.prefix.clone();
         let h = Harness::start(move |s| {
             s.backend = oms::config::Backend::Aws { prefix };
             s.simulated_ship_delay = ship_delay;
             s.invoice.mail_from = "shop@example.com".into();
+            adjust(s);
         })
         .await;
         (h, env)

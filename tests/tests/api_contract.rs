@@ -732,7 +732,7 @@ async fn routes_errors_and_openapi() {
         .get("/v1/reports/reorder")
         .and_then(|p| p.get("get"))
         .is_some());
-    assert_eq!(paths.len(), 13);
+    assert_eq!(paths.len(), 14);
     assert!(doc["components"]["schemas"]["OrderRequest"].is_object());
 }
 

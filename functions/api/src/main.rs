@@ -17,9 +17,11 @@ async fn main() -> Result<(), oms_lambda::Error> {
             config.idempotency_ttl,
         )),
         mailer: Arc::new(oms_aws::SesMailer::new(&sdk)),
+        certificates: Arc::new(oms_certificates::HttpCertificates::default()),
         config: Arc::new(ApiConfig::new(
             ApiKeys::parse(config.api_keys.expose()),
             config.stripe_webhook_secret.expose().as_bytes().to_vec(),
+            config.paypal,
             config.invoice,
         )),
     };

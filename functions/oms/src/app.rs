@@ -211,6 +211,7 @@ pub async fn start(settings: Settings) -> Result<Running> {
     let api_config = ApiConfig::new(
         keys,
         stripe_secret.clone().into_bytes(),
+        settings.paypal.clone(),
         settings.invoice.clone(),
     );
     if let (Some(ttl), Some(store)) = (settings.idempotency_ttl, wired.embedded.clone()) {
@@ -241,6 +242,7 @@ pub async fn start(settings: Settings) -> Result<Running> {
     let state = AppState {
         store: store_port,
         mailer,
+        certificates: Arc::new(oms_certificates::HttpCertificates::default()),
         config: Arc::new(api_config),
     };
     let listener = tokio::net::TcpListener::bind(&settings.listen)

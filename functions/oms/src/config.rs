@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use oms_embedded::QueueSettings;
 use oms_invoice::InvoiceConfig;
+use oms_reconcile::PaypalConfig;
 use oms_runtime::config::{self, Env, Need, Secret, WarehouseConfig};
 use oms_runtime::ConfigError;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,8 @@ pub struct Settings {
     pub warehouse: Option<WarehouseConfig>,
     /// `None`: generate one in the data dir.
     pub stripe_webhook_secret: Option<Secret<String>>,
+    /// `None`: PayPal webhooks are refused.
+    pub paypal: Option<PaypalConfig>,
     pub invoice: InvoiceConfig,
     /// How long the simulated warehouse takes to ship.
     pub simulated_ship_delay: Duration,
@@ -80,6 +83,7 @@ impl Settings {
             api_keys: config::api_keys(&mut env, Need::Defaulted),
             warehouse,
             stripe_webhook_secret: config::stripe_webhook_secret(&mut env, Need::Defaulted),
+            paypal: config::paypal(&mut env),
             invoice: config::invoice(&mut env, Need::Defaulted),
             simulated_ship_delay: config::simulated_ship_delay(&mut env),
             queue: QueueSettings {

@@ -226,6 +226,13 @@ pub trait Publisher: Send + Sync {
     }
 }
 
+/// Where a payment provider's signing certificates come from (PEM), by URL.
+/// The caller checks the URL is allowed before asking; adapters cache.
+#[async_trait]
+pub trait CertificateSource: Send + Sync {
+    async fn certificate(&self, url: &str) -> Result<Vec<u8>, StoreError>;
+}
+
 /// Where a message that can never succeed is parked, for an operator to
 /// look at and redrive. Used by runners whose queue does not do it itself
 /// (Lambda's SQS event source deletes every record reported done).

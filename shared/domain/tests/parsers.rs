@@ -1,9 +1,10 @@
 //! Every parser of outside input, fed random and mutated input: it may
-//! refuse, it never panics. (Request bodies, Stripe events, signature
-//! headers, queue messages.)
+//! refuse, it never panics. (Request bodies, Stripe and PayPal events,
+//! signature headers and certificates, queue messages.)
 
 use oms_domain::event::Envelope;
 use oms_domain::new_order::{parse_json, OrderRequest};
+use oms_domain::paypal;
 use oms_domain::signature::{sign, verify};
 use oms_domain::stripe::parse_event;
 use proptest::prelude::*;
@@ -16,6 +17,9 @@ const ORDER: &str = r#"{"external_ref": "shop-1", "currency": "EUR",
 
 const STRIPE: &str = r#"{"id": "evt_1", "type": "payment_intent.succeeded",
  "data": {"object": {"id": "pi_1", "amount_received": 2893, "currency": "eur", "metadata": {"order_id": "ord_1"}}}}"#;
+
+const PAYPAL: &str = r#"{"id": "WH-1", "event_type": "PAYMENT.CAPTURE.COMPLETED",
+ "resource": {"id": "CAP-1", "custom_id": "ord_1", "amount": {"value": "28.93", "currency_code": "EUR"}}}"#;
 
 const REFUND: &str = r#"{"id": "evt_2", "type": "charge.refunded",
  "data": {"object": {"id": "ch_1", "amount_refunded": 500, "currency": "eur", "metadata": {"order_id": "ord_1"}}}}"#;
@@ -117,6 +121,24 @@ proptest! {
         let header = sign(b"secret", t, STRIPE.as_bytes());
         let verdict = verify(Some(&header), &body, b"secret", t);
         prop_assert_eq!(verdict.is_ok(), body == STRIPE.as_bytes());
+    }
+
+    #[test]
+    fn paypal_events_never_panic(body in prop_oneof![prop::collection::vec(any::<u8>(), 0..512), mutated(PAYPAL), odd_values(PAYPAL)]) {
+        let _ = paypal::parse_event(&body);
+    }
+
+    #[test]
+    fn paypal_headers_never_panic(url in ".{0,120}", time in ".{0,40}", sig in ".{0,400}", now in any::<i64>()) {
+        let allowed = vec!["api.paypal.com".to_string(), "127.0.0.1:8443".to_string()];
+        let _ = paypal::check_cert_url(&url, &allowed);
+        let _ = paypal::check_time(&time, now);
+        let _ = paypal::verify_signature(include_bytes!("../../../tests/fixtures/paypal/cert.pem"), b"m", &sig);
+    }
+
+    #[test]
+    fn paypal_amounts_never_panic(value in ".{0,30}", currency in "[A-Z]{3}") {
+        let _ = paypal::minor_units(&value, &currency);
     }
 
     #[test]

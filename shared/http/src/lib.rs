@@ -27,13 +27,20 @@ pub struct ApiConfig {
     /// finance address is configured.
     pub report_mail: Option<oms_report::ReportMail>,
     pub stripe_webhook_secret: Vec<u8>,
+    /// `None`: PayPal webhooks are refused (no webhook id configured).
+    pub paypal: Option<oms_reconcile::PaypalConfig>,
     pub invoice: InvoiceConfig,
 }
 
 impl ApiConfig {
     /// The daily report goes to the finance address invoices are copied to,
     /// from the invoices' sender.
-    pub fn new(keys: ApiKeys, stripe_webhook_secret: Vec<u8>, invoice: InvoiceConfig) -> Self {
+    pub fn new(
+        keys: ApiKeys,
+        stripe_webhook_secret: Vec<u8>,
+        paypal: Option<oms_reconcile::PaypalConfig>,
+        invoice: InvoiceConfig,
+    ) -> Self {
         let report_mail = invoice
             .finance_email
             .clone()
@@ -45,6 +52,7 @@ impl ApiConfig {
             keys,
             report_mail,
             stripe_webhook_secret,
+            paypal,
             invoice,
         }
     }
@@ -54,6 +62,8 @@ impl ApiConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn oms_domain::ports::Mailer>,
+    /// PayPal's signing certificates.
+    pub certificates: Arc<dyn oms_domain::ports::CertificateSource>,
     pub config: Arc<ApiConfig>,
 }
 
@@ -108,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::shipments::post_shipment))
         .routes(routes!(routes::shipments::post_return))
         .routes(routes!(routes::payments::stripe_events))
+        .routes(routes!(routes::payments::paypal_events))
         .routes(routes!(routes::invoices::get_invoice))
         .routes(routes!(routes::invoices::get_invoice_pdf))
         .routes(routes!(routes::invoices::get_invoice_xml))

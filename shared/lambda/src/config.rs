@@ -37,6 +37,7 @@ pub struct Api {
     pub aws: AwsConfig,
     pub api_keys: Secret<String>,
     pub stripe_webhook_secret: Secret<String>,
+    pub paypal: Option<oms_reconcile::PaypalConfig>,
     pub idempotency_ttl: Option<Duration>,
     pub invoice: InvoiceConfig,
 }
@@ -46,6 +47,7 @@ pub fn api(mut env: Env) -> Result<Api, ConfigError> {
         aws: aws(&mut env, &[]),
         api_keys: required(config::api_keys(&mut env, Need::Required)),
         stripe_webhook_secret: required(config::stripe_webhook_secret(&mut env, Need::Required)),
+        paypal: config::paypal(&mut env),
         idempotency_ttl: config::idempotency_ttl(&mut env),
         invoice: config::invoice(&mut env, Need::Required),
     };

@@ -206,6 +206,29 @@ pub fn stripe_webhook_secret(env: &mut Env, need: Need) -> Option<Secret<String>
     }
 }
 
+/// PayPal webhooks (`OMS_PAYPAL_WEBHOOK_ID`, the id PayPal shows for the
+/// webhook; `OMS_PAYPAL_CERT_HOSTS`, comma-separated `host` or `host:port`
+/// entries the signing certificate may come from, default PayPal's API
+/// hosts). Without a webhook id PayPal events are refused.
+pub fn paypal(env: &mut Env) -> Option<oms_reconcile::PaypalConfig> {
+    let webhook_id = env.optional("OMS_PAYPAL_WEBHOOK_ID")?;
+    let cert_hosts = match env.optional("OMS_PAYPAL_CERT_HOSTS") {
+        Some(list) => list
+            .split(',')
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        None => oms_domain::paypal::DEFAULT_CERT_HOSTS
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+    };
+    Some(oms_reconcile::PaypalConfig {
+        webhook_id,
+        cert_hosts,
+    })
+}
+
 /// A real warehouse: where hand-offs go and the key they are signed with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarehouseConfig {
