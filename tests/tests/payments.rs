@@ -256,3 +256,113 @@ async fn malformed_events_are_400_and_stored_nowhere() {
         (400, Some("data.object.amount_received"))
     );
 }
+
+/// Stripe's refunds and disputes name the payment intent, not the order:
+/// they find it through the payment that was booked, each refund counts
+/// once (also when `charge.refunded` reports it too), a failed refund is
+/// reversed once, a dispute takes the money back and gives it back once.
+async fn refunds_and_disputes(h: &Harness) {
+    let (order, total) = order_of(h, 3000).await;
+    let pi = format!("pi_{}", ulid::Ulid::new());
+    let send = |body: Vec<u8>| async move {
+        let a = h.admin.stripe_event(&body).await.unwrap();
+        assert_eq!(a.status, 200, "{}", a.body);
+        a.body["duplicate"].as_bool().unwrap()
+    };
+    let paid = event(
+        &format!("evt_pay_{pi}"),
+        "payment_intent.succeeded",
+        json!({"id": pi, "amount_received": total, "currency": "eur", "metadata": {"order_id": order}}),
+    );
+    send(paid).await;
+    h.wait(&order, |o| o["payment_status"] == "paid").await;
+
+    let refund = |evt: &str, id: &str, amount: i64, status: &str| {
+        event(
+            &format!("{evt}_{pi}"),
+            "refund.updated",
+            json!({"id": id, "object": "refund", "amount": amount, "currency": "eur",
+                   "status": status, "charge": "ch_r", "payment_intent": pi}),
+        )
+    };
+    let state = |o: &Value| {
+        (
+            o["amount_paid"].as_i64().unwrap(),
+            o["amount_refunded"].as_i64().unwrap(),
+            o["disputed"].as_bool().unwrap(),
+        )
+    };
+    // Pending: nothing yet. Then succeeded, told three times (twice by
+    // other event ids, once the same event again).
+    send(refund("evt_r1", "re_1", 500, "pending")).await;
+    assert!(!send(refund("evt_r2", "re_1", 500, "succeeded")).await);
+    assert!(!send(refund("evt_r3", "re_1", 500, "succeeded")).await);
+    assert!(send(refund("evt_r2", "re_1", 500, "succeeded")).await);
+    // A refund that failed before its success was heard of never counts.
+    send(refund("evt_r4", "re_2", 700, "failed")).await;
+    send(refund("evt_r5", "re_2", 700, "succeeded")).await;
+    // charge.refunded reports re_1 again, cumulatively.
+    send(event(
+        &format!("evt_ch_{pi}"),
+        "charge.refunded",
+        json!({"id": "ch_r", "amount_refunded": 500, "currency": "eur", "payment_intent": pi}),
+    ))
+    .await;
+    h.wait(&order, |o| o["amount_refunded"] == 500).await;
+    // Let every event sent so far be booked before judging the sum.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let o = h.order(&order).await;
+    assert_eq!(state(&o), (total - 500, 500, false), "{o:#}");
+
+    // re_1 fails after all: reversed, once.
+    send(refund("evt_r6", "re_1", 500, "failed")).await;
+    send(refund("evt_r7", "re_1", 500, "canceled")).await;
+    let o = h.wait(&order, |o| o["amount_refunded"] == 0).await;
+    assert_eq!(state(&o), (total, 0, false));
+
+    // A dispute takes the money back (told twice), then gives it back.
+    let dispute = |evt: &str, kind: &str| {
+        event(
+            &format!("{evt}_{pi}"),
+            kind,
+            json!({"id": "dp_1", "amount": total, "currency": "eur", "charge": "ch_r", "payment_intent": pi}),
+        )
+    };
+    send(dispute("evt_d1", "charge.dispute.funds_withdrawn")).await;
+    send(dispute("evt_d2", "charge.dispute.funds_withdrawn")).await;
+    h.wait(&order, |o| o["disputed"] == true).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let o = h.order(&order).await;
+    assert_eq!(state(&o), (0, 0, true));
+    assert_eq!(o["payment_status"], "unpaid", "owed again");
+    send(dispute("evt_d3", "charge.dispute.funds_reinstated")).await;
+    let o = h.wait(&order, |o| o["disputed"] == false).await;
+    assert_eq!(state(&o), (total, 0, false));
+    assert_eq!(o["payment_status"], "paid");
+    let steps: Vec<&str> = o["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["event"].as_str())
+        .collect();
+    for step in [
+        "refunded",
+        "refund_reversed",
+        "dispute_funds_withdrawn",
+        "dispute_funds_reinstated",
+    ] {
+        assert!(steps.contains(&step), "{step} in {steps:?}");
+    }
+}
+
+#[tokio::test]
+async fn refunds_and_disputes_are_booked_once_by_their_payment() {
+    let h = Harness::simulated(Duration::from_secs(3600)).await;
+    refunds_and_disputes(&h).await;
+}
+
+#[tokio::test]
+async fn refunds_and_disputes_are_booked_once_by_their_payment_on_aws() {
+    let (h, _env) = Harness::aws(Duration::from_secs(3600)).await;
+    refunds_and_disputes(&h).await;
+}

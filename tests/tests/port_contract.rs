@@ -437,6 +437,7 @@ async fn a_provider_event_is_stored_once_and_booked_once(b: Backend) {
             provider: "stripe".into(),
             event_id: "evt_1".into(),
             order_id: Some("ord_9".into()),
+            payment_intent: Some("pi_9".into()),
             kind: PaymentEventKind::Received {
                 amount: 100,
                 currency: "eur".into(),
@@ -461,9 +462,16 @@ async fn a_provider_event_is_stored_once_and_booked_once(b: Backend) {
     );
     let book = || ChangeSet {
         payment_event_booked: Some(("stripe".into(), "evt_1".into())),
+        payment_intent: Some(("pi_9".into(), OrderId("ord_9".into()))),
         ..ChangeSet::default()
     };
+    assert_eq!(b.store.order_of_payment_intent("pi_9").await.unwrap(), None);
     b.store.commit(book()).await.unwrap();
+    assert_eq!(
+        b.store.order_of_payment_intent("pi_9").await.unwrap(),
+        Some(OrderId("ord_9".into())),
+        "the payment finds its order"
+    );
     let again = b.store.commit(book()).await;
     assert!(matches!(
         again,

@@ -17,22 +17,72 @@ pub enum PaymentStatus {
     Refunded,
 }
 
-/// What has been received for an order and what has been refunded, in the
-/// order's currency. Refunds are kept per charge because Stripe reports the
-/// cumulative refunded amount of a charge, not the increment.
+/// What has been received for an order and what has been paid back, in the
+/// order's currency. Refunds reported per charge are kept per charge because
+/// Stripe's `charge.refunded` reports the cumulative refunded amount of a
+/// charge, not the increment; refunds reported one by one (Stripe's refund
+/// objects, PayPal refunds) are kept per refund id. A charge's refunds count
+/// once: the larger of its cumulative figure and its single refunds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentLedger {
     pub received: i64,
     pub refunds: BTreeMap<String, i64>,
+    /// Refunds reported one by one, by refund id (succeeded, or failed after).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refund_objects: BTreeMap<String, RefundEntry>,
+    /// Money taken back by disputes (chargebacks) and given back, by dispute id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub disputes: BTreeMap<String, DisputeEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundEntry {
+    pub charge_id: Option<String>,
+    pub amount: i64,
+    /// Failed or cancelled: no money went back after all.
+    #[serde(default)]
+    pub failed: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeEntry {
+    pub withdrawn: i64,
+    pub reinstated: i64,
 }
 
 impl PaymentLedger {
+    /// Everything paid back by refunds, each counted once.
     pub fn refunded(&self) -> i64 {
-        self.refunds.values().sum()
+        let mut singles: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut without_charge = 0;
+        for r in self.refund_objects.values().filter(|r| !r.failed) {
+            match &r.charge_id {
+                Some(c) => *singles.entry(c.as_str()).or_default() += r.amount,
+                None => without_charge += r.amount,
+            }
+        }
+        let mut total = without_charge;
+        for (charge, cumulative) in &self.refunds {
+            total += (*cumulative).max(singles.remove(charge.as_str()).unwrap_or(0));
+        }
+        total + singles.values().sum::<i64>()
+    }
+
+    /// What disputes have taken back and not given back.
+    pub fn disputed_amount(&self) -> i64 {
+        self.disputes
+            .values()
+            .map(|d| d.withdrawn - d.reinstated)
+            .sum()
+    }
+
+    /// Whether a dispute has taken money back that was not reinstated.
+    pub fn disputed(&self) -> bool {
+        self.disputes.values().any(|d| d.withdrawn > d.reinstated)
     }
 
     pub fn net_paid(&self) -> i64 {
-        self.received - self.refunded()
+        self.received - self.refunded() - self.disputed_amount()
     }
 
     pub fn status(&self, total: i64) -> PaymentStatus {
@@ -57,6 +107,10 @@ pub struct PaymentEvent {
     pub provider: String,
     pub event_id: String,
     pub order_id: Option<String>,
+    /// The provider's payment the event belongs to (Stripe's payment
+    /// intent): finds the order when the event does not name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<String>,
     pub kind: PaymentEventKind,
 }
 
@@ -71,8 +125,35 @@ pub enum PaymentEventKind {
         cumulative: i64,
         currency: String,
     },
+    /// One refund in its current state: booked once when it has
+    /// succeeded, reversed if it fails or is cancelled afterwards.
+    Refund {
+        refund_id: String,
+        charge_id: Option<String>,
+        amount: i64,
+        currency: String,
+        status: RefundStatus,
+    },
+    /// A dispute took money back (`withdrawn`) or gave it back.
+    Dispute {
+        dispute_id: String,
+        withdrawn: bool,
+        amount: i64,
+        currency: String,
+    },
     /// An event type we accept but do not book (acknowledged, stored, ignored).
     Ignored { event_type: String },
+}
+
+/// Where a refund stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Succeeded,
+    /// Failed or cancelled: no money went back.
+    Failed,
+    /// Not decided yet (pending, requires action).
+    Pending,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -155,7 +236,8 @@ pub fn book(
                 // Stripe resends the cumulative figure; an older event changes nothing.
                 if *cumulative > before {
                     next.refunds.insert(charge_id.clone(), *cumulative);
-                    amount = -(cumulative - before);
+                    // Zero for what the charge's single refunds counted.
+                    amount = next.net_paid() - ledger.net_paid();
                 }
                 if next.refunded() > next.received {
                     mismatches.push(Mismatch {
@@ -167,6 +249,93 @@ pub fn book(
                         ),
                     });
                 }
+            }
+        }
+        PaymentEventKind::Refund {
+            refund_id,
+            charge_id,
+            amount: refund,
+            currency,
+            status,
+        } => {
+            if let Some(m) = wrong_currency(currency) {
+                mismatches.push(m);
+            } else {
+                let known = next.refund_objects.get(refund_id).cloned();
+                match (status, known) {
+                    // A failed refund does not succeed later: the first
+                    // outcome seen for an id stands, whatever the order.
+                    (RefundStatus::Succeeded | RefundStatus::Failed, None) => {
+                        next.refund_objects.insert(
+                            refund_id.clone(),
+                            RefundEntry {
+                                charge_id: charge_id.clone(),
+                                amount: *refund,
+                                failed: *status == RefundStatus::Failed,
+                            },
+                        );
+                    }
+                    (RefundStatus::Failed, Some(entry)) if !entry.failed => {
+                        // If the charge's cumulative figure counted it, it
+                        // no longer stands either.
+                        if let Some(charge) = &entry.charge_id {
+                            let singles: i64 = next
+                                .refund_objects
+                                .values()
+                                .filter(|r| !r.failed && r.charge_id.as_ref() == Some(charge))
+                                .map(|r| r.amount)
+                                .sum();
+                            if let Some(cumulative) = next.refunds.get_mut(charge) {
+                                if *cumulative >= singles {
+                                    *cumulative = (*cumulative - entry.amount).max(0);
+                                }
+                            }
+                        }
+                        next.refund_objects.insert(
+                            refund_id.clone(),
+                            RefundEntry {
+                                failed: true,
+                                ..entry
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+                // Negative when money went back, positive for a reversed
+                // refund, zero when `charge.refunded` had counted it.
+                amount = next.net_paid() - ledger.net_paid();
+                if amount < 0 && next.refunded() > next.received {
+                    mismatches.push(Mismatch {
+                        kind: MismatchKind::RefundExceedsPayment,
+                        detail: format!(
+                            "refunded {} but received {}",
+                            next.refunded(),
+                            next.received
+                        ),
+                    });
+                }
+            }
+        }
+        PaymentEventKind::Dispute {
+            dispute_id,
+            withdrawn,
+            amount: disputed,
+            currency,
+        } => {
+            if let Some(m) = wrong_currency(currency) {
+                mismatches.push(m);
+            } else {
+                let entry = next.disputes.entry(dispute_id.clone()).or_default();
+                let side = if *withdrawn {
+                    &mut entry.withdrawn
+                } else {
+                    &mut entry.reinstated
+                };
+                // Once per dispute and kind.
+                if *side == 0 {
+                    *side = *disputed;
+                }
+                amount = next.net_paid() - ledger.net_paid();
             }
         }
         PaymentEventKind::Ignored { .. } => {}
@@ -279,6 +448,192 @@ mod tests {
         };
         let b = book(&PaymentLedger::default(), 1000, eur(), false, &refund);
         assert_eq!(b.mismatches[0].kind, MismatchKind::RefundExceedsPayment);
+    }
+
+    fn refund(id: &str, amount: i64, status: RefundStatus) -> PaymentEventKind {
+        PaymentEventKind::Refund {
+            refund_id: id.into(),
+            charge_id: Some("ch_1".into()),
+            amount,
+            currency: "eur".into(),
+            status,
+        }
+    }
+
+    fn paid() -> PaymentLedger {
+        book(
+            &PaymentLedger::default(),
+            1000,
+            eur(),
+            false,
+            &received(1000, "eur"),
+        )
+        .ledger
+    }
+
+    #[test]
+    fn a_refund_is_booked_once_when_it_succeeds_and_reversed_if_it_fails() {
+        let pending = book(
+            &paid(),
+            1000,
+            eur(),
+            false,
+            &refund("re_1", 300, RefundStatus::Pending),
+        );
+        assert_eq!(pending.amount, 0);
+        let done = book(
+            &pending.ledger,
+            1000,
+            eur(),
+            false,
+            &refund("re_1", 300, RefundStatus::Succeeded),
+        );
+        assert_eq!((done.amount, done.ledger.net_paid()), (-300, 700));
+        let again = book(
+            &done.ledger,
+            1000,
+            eur(),
+            false,
+            &refund("re_1", 300, RefundStatus::Succeeded),
+        );
+        assert_eq!(again.amount, 0, "the same refund twice");
+        let failed = book(
+            &again.ledger,
+            1000,
+            eur(),
+            false,
+            &refund("re_1", 300, RefundStatus::Failed),
+        );
+        assert_eq!((failed.amount, failed.ledger.net_paid()), (300, 1000));
+        let repeated = book(
+            &failed.ledger,
+            1000,
+            eur(),
+            false,
+            &refund("re_1", 300, RefundStatus::Failed),
+        );
+        assert_eq!(repeated.amount, 0, "reversed once");
+        let late = book(
+            &repeated.ledger,
+            1000,
+            eur(),
+            false,
+            &refund("re_1", 300, RefundStatus::Succeeded),
+        );
+        assert_eq!(
+            late.amount, 0,
+            "a stale success after the failure changes nothing"
+        );
+    }
+
+    #[test]
+    fn a_refund_failing_after_charge_refunded_counted_it_is_reversed() {
+        let cumulative = PaymentEventKind::Refunded {
+            charge_id: "ch_1".into(),
+            cumulative: 300,
+            currency: "eur".into(),
+        };
+        let counted = book(&paid(), 1000, eur(), false, &cumulative);
+        let object = book(
+            &counted.ledger,
+            1000,
+            eur(),
+            false,
+            &refund("re_1", 300, RefundStatus::Succeeded),
+        );
+        let failed = book(
+            &object.ledger,
+            1000,
+            eur(),
+            false,
+            &refund("re_1", 300, RefundStatus::Failed),
+        );
+        assert_eq!(
+            (
+                failed.amount,
+                failed.ledger.refunded(),
+                failed.ledger.net_paid()
+            ),
+            (300, 0, 1000)
+        );
+        // Failing before it ever succeeded: never counted, nothing to undo.
+        let early = book(
+            &paid(),
+            1000,
+            eur(),
+            false,
+            &refund("re_2", 200, RefundStatus::Failed),
+        );
+        assert_eq!((early.amount, early.ledger.net_paid()), (0, 1000));
+    }
+
+    #[test]
+    fn a_refund_counts_once_whether_charge_refunded_or_the_refund_comes_first() {
+        let cumulative = |c: i64| PaymentEventKind::Refunded {
+            charge_id: "ch_1".into(),
+            cumulative: c,
+            currency: "eur".into(),
+        };
+        // charge.refunded first, then the refund object: nothing more.
+        let a = book(&paid(), 1000, eur(), false, &cumulative(300));
+        let a2 = book(
+            &a.ledger,
+            1000,
+            eur(),
+            false,
+            &refund("re_1", 300, RefundStatus::Succeeded),
+        );
+        assert_eq!((a.amount, a2.amount, a2.ledger.refunded()), (-300, 0, 300));
+        // The refund object first, then charge.refunded: nothing more.
+        let b = book(
+            &paid(),
+            1000,
+            eur(),
+            false,
+            &refund("re_1", 300, RefundStatus::Succeeded),
+        );
+        let b2 = book(&b.ledger, 1000, eur(), false, &cumulative(300));
+        assert_eq!((b.amount, b2.amount, b2.ledger.refunded()), (-300, 0, 300));
+        // A second refund on the charge adds only itself.
+        let b3 = book(
+            &b2.ledger,
+            1000,
+            eur(),
+            false,
+            &refund("re_2", 200, RefundStatus::Succeeded),
+        );
+        let b4 = book(&b3.ledger, 1000, eur(), false, &cumulative(500));
+        assert_eq!((b3.amount, b4.amount, b4.ledger.refunded()), (-200, 0, 500));
+    }
+
+    #[test]
+    fn a_dispute_takes_money_back_once_and_gives_it_back_once() {
+        let dispute = |withdrawn: bool| PaymentEventKind::Dispute {
+            dispute_id: "dp_1".into(),
+            withdrawn,
+            amount: 1000,
+            currency: "eur".into(),
+        };
+        let taken = book(&paid(), 1000, eur(), false, &dispute(true));
+        assert_eq!((taken.amount, taken.ledger.net_paid()), (-1000, 0));
+        assert!(taken.ledger.disputed());
+        assert_eq!(
+            taken.ledger.status(1000),
+            PaymentStatus::Unpaid,
+            "owed again"
+        );
+        let twice = book(&taken.ledger, 1000, eur(), false, &dispute(true));
+        assert_eq!(twice.amount, 0);
+        let back = book(&twice.ledger, 1000, eur(), false, &dispute(false));
+        assert_eq!((back.amount, back.ledger.net_paid()), (1000, 1000));
+        assert!(!back.ledger.disputed());
+        // Delivered out of order: reinstated before withdrawn nets to zero.
+        let early = book(&paid(), 1000, eur(), false, &dispute(false));
+        let late = book(&early.ledger, 1000, eur(), false, &dispute(true));
+        assert_eq!(
+            (early.amount + late.amount, late.ledger.net_paid()),
+            (0, 1000)
+        );
     }
 
     #[test]

@@ -226,6 +226,7 @@ pub fn parse_event(body: &[u8]) -> Result<PaymentEvent, FieldError> {
         provider: "paypal".into(),
         event_id: event.id,
         order_id,
+        payment_intent: None,
         kind,
     })
 }

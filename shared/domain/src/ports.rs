@@ -101,6 +101,10 @@ pub struct ChangeSet {
     pub payment_event_booked: Option<(String, String)>,
     pub ledger: Vec<LedgerEntry>,
     pub mismatches: Vec<MismatchRecord>,
+    /// A provider payment (Stripe's payment intent) and its order, so that
+    /// later events naming only the payment find the order. Written once;
+    /// a second write for the same payment changes nothing.
+    pub payment_intent: Option<(String, OrderId)>,
     /// Published after the change is durable, at least once.
     pub events: Vec<Envelope>,
 }
@@ -204,6 +208,9 @@ pub trait Store: Send + Sync {
         provider: &str,
         event_id: &str,
     ) -> Result<Option<StoredPaymentEvent>, StoreError>;
+
+    /// The order a provider payment (Stripe's payment intent) was booked to.
+    async fn order_of_payment_intent(&self, id: &str) -> Result<Option<OrderId>, StoreError>;
 
     async fn daily_facts(&self, from: Timestamp, to: Timestamp) -> Result<DailyFacts, StoreError>;
 

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::payment::{PaymentEvent, PaymentEventKind};
+use crate::payment::{PaymentEvent, PaymentEventKind, RefundStatus};
 use crate::FieldError;
 
 #[derive(Deserialize)]
@@ -43,6 +43,16 @@ pub fn parse_event(body: &[u8]) -> Result<PaymentEvent, FieldError> {
                 )
             })
     };
+    let text = |name: &str| {
+        object
+            .get(name)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                FieldError::new(format!("data.object.{name}"), format!("{name} is missing"))
+            })
+    };
     let currency = || {
         object
             .get("currency")
@@ -67,14 +77,47 @@ pub fn parse_event(body: &[u8]) -> Result<PaymentEvent, FieldError> {
                 currency: currency()?,
             }
         }
+        // A refund object, whose status may change later.
+        "refund.created" | "refund.updated" | "charge.refund.updated" => PaymentEventKind::Refund {
+            refund_id: text("id")?,
+            charge_id: object
+                .get("charge")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            amount: int("amount")?,
+            currency: currency()?,
+            status: match object.get("status").and_then(|v| v.as_str()) {
+                Some("succeeded") => RefundStatus::Succeeded,
+                Some("failed" | "canceled") => RefundStatus::Failed,
+                _ => RefundStatus::Pending,
+            },
+        },
+        "charge.dispute.funds_withdrawn" | "charge.dispute.funds_reinstated" => {
+            PaymentEventKind::Dispute {
+                dispute_id: text("id")?,
+                withdrawn: event.event_type.ends_with("withdrawn"),
+                amount: int("amount")?,
+                currency: currency()?,
+            }
+        }
         other => PaymentEventKind::Ignored {
             event_type: other.to_string(),
         },
     };
+    // The payment intent: the object itself, or the one it belongs to.
+    let payment_intent = if event.event_type.starts_with("payment_intent.") {
+        object.get("id")
+    } else {
+        object.get("payment_intent")
+    }
+    .and_then(|v| v.as_str())
+    .filter(|s| !s.is_empty())
+    .map(str::to_string);
     Ok(PaymentEvent {
         provider: "stripe".into(),
         event_id: event.id,
         order_id,
+        payment_intent,
         kind,
     })
 }
@@ -114,6 +157,38 @@ mod tests {
             parse_event(other).unwrap().kind,
             PaymentEventKind::Ignored { .. }
         ));
+    }
+
+    #[test]
+    fn reads_refunds_and_disputes_with_their_payment_intent() {
+        let refund = br#"{"id":"evt_5","type":"refund.updated","data":{"object":{"id":"re_1","object":"refund","amount":500,"currency":"eur","status":"failed","charge":"ch_1","payment_intent":"pi_1"}}}"#;
+        let e = parse_event(refund).unwrap();
+        assert_eq!(e.payment_intent.as_deref(), Some("pi_1"));
+        assert_eq!(
+            e.kind,
+            PaymentEventKind::Refund {
+                refund_id: "re_1".into(),
+                charge_id: Some("ch_1".into()),
+                amount: 500,
+                currency: "eur".into(),
+                status: RefundStatus::Failed
+            }
+        );
+        let dispute = br#"{"id":"evt_6","type":"charge.dispute.funds_withdrawn","data":{"object":{"id":"dp_1","amount":3093,"currency":"eur","charge":"ch_1","payment_intent":"pi_1"}}}"#;
+        assert_eq!(
+            parse_event(dispute).unwrap().kind,
+            PaymentEventKind::Dispute {
+                dispute_id: "dp_1".into(),
+                withdrawn: true,
+                amount: 3093,
+                currency: "eur".into()
+            }
+        );
+        let paid = br#"{"id":"evt_7","type":"payment_intent.succeeded","data":{"object":{"id":"pi_9","amount_received":1,"currency":"eur"}}}"#;
+        assert_eq!(
+            parse_event(paid).unwrap().payment_intent.as_deref(),
+            Some("pi_9")
+        );
     }
 
     #[test]

@@ -18,6 +18,12 @@ const ORDER: &str = r#"{"external_ref": "shop-1", "currency": "EUR",
 const STRIPE: &str = r#"{"id": "evt_1", "type": "payment_intent.succeeded",
  "data": {"object": {"id": "pi_1", "amount_received": 2893, "currency": "eur", "metadata": {"order_id": "ord_1"}}}}"#;
 
+const REFUND_OBJECT: &str = r#"{"id": "evt_3", "type": "refund.updated",
+ "data": {"object": {"id": "re_1", "amount": 500, "currency": "eur", "status": "failed", "charge": "ch_1", "payment_intent": "pi_1"}}}"#;
+
+const DISPUTE: &str = r#"{"id": "evt_4", "type": "charge.dispute.funds_withdrawn",
+ "data": {"object": {"id": "dp_1", "amount": 2893, "currency": "eur", "payment_intent": "pi_1"}}}"#;
+
 const PAYPAL: &str = r#"{"id": "WH-1", "event_type": "PAYMENT.CAPTURE.COMPLETED",
  "resource": {"id": "CAP-1", "custom_id": "ord_1", "amount": {"value": "28.93", "currency_code": "EUR"}}}"#;
 
@@ -102,7 +108,10 @@ proptest! {
     }
 
     #[test]
-    fn mutated_stripe_events_never_panic(body in prop_oneof![mutated(STRIPE), mutated(REFUND), odd_values(STRIPE), odd_values(REFUND)]) {
+    fn mutated_stripe_events_never_panic(body in prop_oneof![
+        mutated(STRIPE), mutated(REFUND), mutated(REFUND_OBJECT), mutated(DISPUTE),
+        odd_values(STRIPE), odd_values(REFUND), odd_values(REFUND_OBJECT), odd_values(DISPUTE)
+    ]) {
         let _ = parse_event(&body);
     }
 

@@ -25,6 +25,10 @@ pub struct OrderView {
     pub currency: String,
     pub total: i64,
     pub amount_paid: i64,
+    /// What was paid back by refunds (`amount_paid` is net of it).
+    pub amount_refunded: i64,
+    /// True while a dispute (chargeback) has taken money back.
+    pub disputed: bool,
     /// Credited for returned goods (credit notes).
     pub amount_credited: i64,
     pub amount_due: i64,
@@ -51,6 +55,8 @@ impl From<&Order> for OrderView {
             currency: o.currency.to_string(),
             total: o.total,
             amount_paid: o.amount_paid(),
+            amount_refunded: o.ledger.refunded(),
+            disputed: o.ledger.disputed(),
             amount_credited: o.credited,
             amount_due: o.amount_due(),
             shipping_price: o.shipping_price,

@@ -338,6 +338,13 @@ impl DynamoStore {
         for (i, m) in c.mismatches.iter().enumerate() {
             ops.push(Op::put(Role::Plain, mismatch_item(m, i)?, None));
         }
+        if let Some((intent, order)) = &c.payment_intent {
+            ops.push(Op::put(
+                Role::Plain,
+                payment_intent_item(intent, order),
+                None,
+            ));
+        }
         if !c.events.is_empty() {
             let outbox = outbox_json(&c.events);
             match ops.first_mut() {
@@ -705,6 +712,13 @@ impl Store for DynamoStore {
         self.get(payment_key(provider, event_id))
             .await?
             .map(|i| parse_payment(&i))
+            .transpose()
+    }
+
+    async fn order_of_payment_intent(&self, id: &str) -> Result<Option<OrderId>, StoreError> {
+        self.get(payment_intent_key(id))
+            .await?
+            .map(|i| get_s(&i, "order_id").map(|o| OrderId(o.to_string())))
             .transpose()
     }
 

@@ -228,6 +228,17 @@ pub fn parse_invoice(item: &Item) -> Result<Invoice, StoreError> {
     doc(item)
 }
 
+pub fn payment_intent_key(id: &str) -> String {
+    format!("pi#{id}")
+}
+
+/// Which order a provider payment (Stripe's payment intent) belongs to.
+pub fn payment_intent_item(id: &str, order: &OrderId) -> Item {
+    let mut item = key(payment_intent_key(id));
+    item.insert("order_id".into(), s(order.as_str()));
+    item
+}
+
 pub fn payment_key(provider: &str, event_id: &str) -> String {
     format!("payment#{provider}#{event_id}")
 }

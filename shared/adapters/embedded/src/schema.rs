@@ -2,7 +2,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE skus (
     sku TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -101,7 +102,14 @@ CREATE TABLE dead_letters (
     reason TEXT NOT NULL,
     failed_ms INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE payment_intents (
+    payment_intent TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
+];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -239,6 +239,13 @@ fn apply(tx: &Connection, c: &ChangeSet) -> Result<(), CommitError> {
         )
         .map_err(sql_err)?;
     }
+    if let Some((intent, order)) = &c.payment_intent {
+        tx.execute(
+            "INSERT OR IGNORE INTO payment_intents (payment_intent, order_id) VALUES (?1, ?2)",
+            params![intent, order.as_str()],
+        )
+        .map_err(sql_err)?;
+    }
     for m in &c.mismatches {
         let kind = serde_json::to_value(m.kind).map_err(json_err)?;
         tx.execute(
@@ -509,6 +516,21 @@ impl Store for Embedded {
                 Ok(StoredPaymentEvent { event, raw, received_at })
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn order_of_payment_intent(&self, id: &str) -> Result<Option<OrderId>, StoreError> {
+        let id = id.to_string();
+        self.call(move |conn| {
+            conn.query_row(
+                "SELECT order_id FROM payment_intents WHERE payment_intent = ?1",
+                [id],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map(|o| o.map(OrderId))
+            .map_err(sql_err)
         })
         .await
     }

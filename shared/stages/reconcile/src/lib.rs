@@ -178,7 +178,14 @@ pub async fn book_payment_event<S: Store + ?Sized>(
         payment_event_booked: booked_mark.clone(),
         ..ChangeSet::default()
     };
-    let Some(order_id) = stored.event.order_id.clone().map(OrderId) else {
+    // The order the event names, else the one its payment was booked to
+    // (Stripe's refunds and disputes rarely carry the order id).
+    let order_id = match (&stored.event.order_id, &stored.event.payment_intent) {
+        (Some(id), _) => Some(OrderId(id.clone())),
+        (None, Some(intent)) => store.order_of_payment_intent(intent).await?,
+        (None, None) => None,
+    };
+    let Some(order_id) = order_id else {
         return commit_booking(store, unknown_order).await.map(|_| ());
     };
     let (stored, booked_mark, unknown_order) = (&stored, &booked_mark, &unknown_order);
@@ -210,9 +217,20 @@ pub async fn book_payment_event<S: Store + ?Sized>(
                 PaymentEventKind::Received { .. } if booking.amount != 0 => {
                     next.note("payment_received", now)
                 }
-                PaymentEventKind::Refunded { .. } if booking.amount != 0 => {
+                PaymentEventKind::Refunded { .. } | PaymentEventKind::Refund { .. }
+                    if booking.amount < 0 =>
+                {
                     next.note("refunded", now)
                 }
+                PaymentEventKind::Refund { .. } if booking.amount > 0 => {
+                    next.note("refund_reversed", now)
+                }
+                PaymentEventKind::Dispute {
+                    withdrawn: true, ..
+                } if booking.amount != 0 => next.note("dispute_funds_withdrawn", now),
+                PaymentEventKind::Dispute {
+                    withdrawn: false, ..
+                } if booking.amount != 0 => next.note("dispute_funds_reinstated", now),
                 _ => {}
             }
             let ledger = (booking.amount != 0)
@@ -236,9 +254,17 @@ pub async fn book_payment_event<S: Store + ?Sized>(
                     at: now,
                 })
                 .collect();
+            // Money in through a provider payment: remember its order.
+            let payment_intent = match (&stored.event.kind, &stored.event.payment_intent) {
+                (PaymentEventKind::Received { .. }, Some(intent)) => {
+                    Some((intent.clone(), order.id.clone()))
+                }
+                _ => None,
+            };
             let changes = ChangeSet {
                 ledger,
                 mismatches,
+                payment_intent,
                 payment_event_booked: booked_mark.clone(),
                 ..ChangeSet::order_update(next, order.version)
             };
