@@ -102,8 +102,8 @@ pub struct ChangeSet {
     pub ledger: Vec<LedgerEntry>,
     pub mismatches: Vec<MismatchRecord>,
     /// A provider payment (Stripe's payment intent) and its order, so that
-    /// later events naming only the payment find the order. Written once;
-    /// a second write for the same payment changes nothing.
+    /// later events naming only the payment find the order. A payment
+    /// belongs to one order, so writing it again changes nothing.
     pub payment_intent: Option<(String, OrderId)>,
     /// Published after the change is durable, at least once.
     pub events: Vec<Envelope>,

@@ -241,7 +241,7 @@ fn apply(tx: &Connection, c: &ChangeSet) -> Result<(), CommitError> {
     }
     if let Some((intent, order)) = &c.payment_intent {
         tx.execute(
-            "INSERT OR IGNORE INTO payment_intents (payment_intent, order_id) VALUES (?1, ?2)",
+            "INSERT OR REPLACE INTO payment_intents (payment_intent, order_id) VALUES (?1, ?2)",
             params![intent, order.as_str()],
         )
         .map_err(sql_err)?;
