@@ -146,7 +146,13 @@ async fn a_signed_capture_is_booked_once_and_a_refund_after_it_on_aws() {
 async fn booked_once_then_refunded(p: Paypal) {
     p.h.stock("MUG", "19", 5).await;
     let order = p.h.place("k1", &[("MUG", 1, 1299)]).await;
-    let due = p.h.order(&order).await["amount_due"].as_i64().unwrap();
+    let answer = p.h.order(&order).await;
+    let due = answer["amount_due"].as_i64().unwrap();
+    let reference = answer["payment_reference"].as_str().unwrap();
+    assert!(
+        oms_domain::payment_reference::is_valid(reference),
+        "{reference}"
+    );
     let body = capture("WH-EVT-1", &order, &euros(due));
 
     let (status, ack) = p.deliver(&body, &body, &p.host.clone(), 0).await;

@@ -13,6 +13,7 @@ pub mod new_order;
 pub mod order;
 pub mod order_write;
 pub mod payment;
+pub mod payment_reference;
 pub mod paypal;
 pub mod ports;
 pub mod report;

@@ -4,9 +4,11 @@
 
 use oms_domain::event::Envelope;
 use oms_domain::new_order::{parse_json, OrderRequest};
+use oms_domain::payment_reference;
 use oms_domain::paypal;
 use oms_domain::signature::{sign, verify};
 use oms_domain::stripe::parse_event;
+use oms_domain::OrderId;
 use proptest::prelude::*;
 
 const ORDER: &str = r#"{"external_ref": "shop-1", "currency": "EUR",
@@ -148,6 +150,28 @@ proptest! {
     #[test]
     fn paypal_amounts_never_panic(value in ".{0,30}", currency in "[A-Z]{3}") {
         let _ = paypal::minor_units(&value, &currency);
+    }
+
+    #[test]
+    fn payment_references_of_any_order_are_valid_and_catch_a_wrong_digit(
+        id in "ord_[0-9A-Za-z_]{0,40}", at in any::<prop::sample::Index>(), with in "[0-9]"
+    ) {
+        let r = payment_reference::for_order(&OrderId(id));
+        prop_assert!(payment_reference::is_valid(&r), "{}", r);
+        // MOD 97-10 catches every substituted digit (a letter stands for two
+        // digits, so letter/digit swaps are caught only almost always).
+        let digits: Vec<usize> = (2..r.len()).filter(|&i| r.as_bytes()[i].is_ascii_digit()).collect();
+        if !digits.is_empty() {
+            let i = digits[at.index(digits.len())];
+            let mut wrong = r.clone();
+            wrong.replace_range(i..i + 1, &with);
+            prop_assert_eq!(payment_reference::is_valid(&wrong), wrong == r);
+        }
+    }
+
+    #[test]
+    fn payment_reference_checks_never_panic(text in ".{0,60}") {
+        let _ = payment_reference::is_valid(&text);
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct OrderView {
     pub amount_paid: i64,
     /// What was paid back by refunds (`amount_paid` is net of it).
     pub amount_refunded: i64,
+    /// ISO 11649 creditor reference (`RF…`) to quote when paying by transfer.
+    pub payment_reference: String,
     /// True while a dispute (chargeback) has taken money back.
     pub disputed: bool,
     /// Credited for returned goods (credit notes).
@@ -56,6 +58,7 @@ impl From<&Order> for OrderView {
             total: o.total,
             amount_paid: o.amount_paid(),
             amount_refunded: o.ledger.refunded(),
+            payment_reference: oms_domain::payment_reference::for_order(&o.id),
             disputed: o.ledger.disputed(),
             amount_credited: o.credited,
             amount_due: o.amount_due(),
