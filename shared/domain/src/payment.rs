@@ -460,6 +460,11 @@ mod tests {
         }
     }
 
+    /// Books `kind` on `ledger` for an order of 1000 in EUR.
+    fn apply(ledger: &PaymentLedger, kind: &PaymentEventKind) -> Booking {
+        book(ledger, 1000, eur(), false, kind)
+    }
+
     fn paid() -> PaymentLedger {
         book(
             &PaymentLedger::default(),
@@ -473,51 +478,21 @@ mod tests {
 
     #[test]
     fn a_refund_is_booked_once_when_it_succeeds_and_reversed_if_it_fails() {
-        let pending = book(
-            &paid(),
-            1000,
-            eur(),
-            false,
-            &refund("re_1", 300, RefundStatus::Pending),
-        );
+        let pending = apply(&paid(), &refund("re_1", 300, RefundStatus::Pending));
         assert_eq!(pending.amount, 0);
-        let done = book(
+        let done = apply(
             &pending.ledger,
-            1000,
-            eur(),
-            false,
             &refund("re_1", 300, RefundStatus::Succeeded),
         );
         assert_eq!((done.amount, done.ledger.net_paid()), (-300, 700));
-        let again = book(
-            &done.ledger,
-            1000,
-            eur(),
-            false,
-            &refund("re_1", 300, RefundStatus::Succeeded),
-        );
+        let again = apply(&done.ledger, &refund("re_1", 300, RefundStatus::Succeeded));
         assert_eq!(again.amount, 0, "the same refund twice");
-        let failed = book(
-            &again.ledger,
-            1000,
-            eur(),
-            false,
-            &refund("re_1", 300, RefundStatus::Failed),
-        );
+        let failed = apply(&again.ledger, &refund("re_1", 300, RefundStatus::Failed));
         assert_eq!((failed.amount, failed.ledger.net_paid()), (300, 1000));
-        let repeated = book(
-            &failed.ledger,
-            1000,
-            eur(),
-            false,
-            &refund("re_1", 300, RefundStatus::Failed),
-        );
+        let repeated = apply(&failed.ledger, &refund("re_1", 300, RefundStatus::Failed));
         assert_eq!(repeated.amount, 0, "reversed once");
-        let late = book(
+        let late = apply(
             &repeated.ledger,
-            1000,
-            eur(),
-            false,
             &refund("re_1", 300, RefundStatus::Succeeded),
         );
         assert_eq!(
@@ -533,21 +508,12 @@ mod tests {
             cumulative: 300,
             currency: "eur".into(),
         };
-        let counted = book(&paid(), 1000, eur(), false, &cumulative);
-        let object = book(
+        let counted = apply(&paid(), &cumulative);
+        let object = apply(
             &counted.ledger,
-            1000,
-            eur(),
-            false,
             &refund("re_1", 300, RefundStatus::Succeeded),
         );
-        let failed = book(
-            &object.ledger,
-            1000,
-            eur(),
-            false,
-            &refund("re_1", 300, RefundStatus::Failed),
-        );
+        let failed = apply(&object.ledger, &refund("re_1", 300, RefundStatus::Failed));
         assert_eq!(
             (
                 failed.amount,
@@ -557,13 +523,7 @@ mod tests {
             (300, 0, 1000)
         );
         // Failing before it ever succeeded: never counted, nothing to undo.
-        let early = book(
-            &paid(),
-            1000,
-            eur(),
-            false,
-            &refund("re_2", 200, RefundStatus::Failed),
-        );
+        let early = apply(&paid(), &refund("re_2", 200, RefundStatus::Failed));
         assert_eq!((early.amount, early.ledger.net_paid()), (0, 1000));
     }
 
@@ -575,34 +535,16 @@ mod tests {
             currency: "eur".into(),
         };
         // charge.refunded first, then the refund object: nothing more.
-        let a = book(&paid(), 1000, eur(), false, &cumulative(300));
-        let a2 = book(
-            &a.ledger,
-            1000,
-            eur(),
-            false,
-            &refund("re_1", 300, RefundStatus::Succeeded),
-        );
+        let a = apply(&paid(), &cumulative(300));
+        let a2 = apply(&a.ledger, &refund("re_1", 300, RefundStatus::Succeeded));
         assert_eq!((a.amount, a2.amount, a2.ledger.refunded()), (-300, 0, 300));
         // The refund object first, then charge.refunded: nothing more.
-        let b = book(
-            &paid(),
-            1000,
-            eur(),
-            false,
-            &refund("re_1", 300, RefundStatus::Succeeded),
-        );
-        let b2 = book(&b.ledger, 1000, eur(), false, &cumulative(300));
+        let b = apply(&paid(), &refund("re_1", 300, RefundStatus::Succeeded));
+        let b2 = apply(&b.ledger, &cumulative(300));
         assert_eq!((b.amount, b2.amount, b2.ledger.refunded()), (-300, 0, 300));
         // A second refund on the charge adds only itself.
-        let b3 = book(
-            &b2.ledger,
-            1000,
-            eur(),
-            false,
-            &refund("re_2", 200, RefundStatus::Succeeded),
-        );
-        let b4 = book(&b3.ledger, 1000, eur(), false, &cumulative(500));
+        let b3 = apply(&b2.ledger, &refund("re_2", 200, RefundStatus::Succeeded));
+        let b4 = apply(&b3.ledger, &cumulative(500));
         assert_eq!((b3.amount, b4.amount, b4.ledger.refunded()), (-200, 0, 500));
     }
 
@@ -614,7 +556,7 @@ mod tests {
             amount: 1000,
             currency: "eur".into(),
         };
-        let taken = book(&paid(), 1000, eur(), false, &dispute(true));
+        let taken = apply(&paid(), &dispute(true));
         assert_eq!((taken.amount, taken.ledger.net_paid()), (-1000, 0));
         assert!(taken.ledger.disputed());
         assert_eq!(
@@ -622,14 +564,14 @@ mod tests {
             PaymentStatus::Unpaid,
             "owed again"
         );
-        let twice = book(&taken.ledger, 1000, eur(), false, &dispute(true));
+        let twice = apply(&taken.ledger, &dispute(true));
         assert_eq!(twice.amount, 0);
-        let back = book(&twice.ledger, 1000, eur(), false, &dispute(false));
+        let back = apply(&twice.ledger, &dispute(false));
         assert_eq!((back.amount, back.ledger.net_paid()), (1000, 1000));
         assert!(!back.ledger.disputed());
         // Delivered out of order: reinstated before withdrawn nets to zero.
-        let early = book(&paid(), 1000, eur(), false, &dispute(false));
-        let late = book(&early.ledger, 1000, eur(), false, &dispute(true));
+        let early = apply(&paid(), &dispute(false));
+        let late = apply(&early.ledger, &dispute(true));
         assert_eq!(
             (early.amount + late.amount, late.ledger.net_paid()),
             (0, 1000)

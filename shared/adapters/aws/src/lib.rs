@@ -124,23 +124,17 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let kind = match &e {
-        SdkError::ConstructionFailure(_) => StoreErrorKind::Refused,
-        SdkError::ServiceError(_) if e.code().is_some_and(is_permanent_code) => {
-            StoreErrorKind::Refused
-        }
-        _ => StoreErrorKind::Unavailable,
-    };
-    let what = match e.code() {
-        Some(code) => format!("{what} ({code})"),
-        None => what.to_string(),
-    };
-    StoreError::caused(kind, what, e)
+    if matches!(e, SdkError::ConstructionFailure(_)) {
+        return StoreError::caused(StoreErrorKind::Refused, what, e);
+    }
+    // Only service errors carry a code; timeouts and I/O are unavailable.
+    service_err(what, e)
 }
 
 /// A service's own error (the operation error inside an SDK error),
-/// classified by its code like [`sdk_err`].
-#[cfg(feature = "dynamodb")]
+/// classified by its code: refused for good when the code says a retry
+/// cannot help, else unavailable.
+#[cfg(any(feature = "dynamodb", feature = "sqs", feature = "ses"))]
 pub(crate) fn service_err<E>(what: &str, e: E) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
