@@ -20,6 +20,10 @@ pub enum EventType {
     StockReplenished,
     /// The simulated warehouse's timer: ship this order now.
     ShipmentDue,
+    /// A prepayment order was cancelled unpaid: tell the customer.
+    PrepaymentExpired,
+    /// A dunning level was reached (payload `dunning_level`): send its notice.
+    DunningNoticeDue,
 }
 
 /// The queues between stages, each with exactly one consumer.
@@ -63,7 +67,10 @@ impl EventType {
         match self {
             EventType::OrderCaptured | EventType::StockReplenished => QueueName::Reserve,
             EventType::OrderReserved => QueueName::Fulfill,
-            EventType::OrderShipped | EventType::OrderReturned => QueueName::Invoice,
+            EventType::OrderShipped
+            | EventType::OrderReturned
+            | EventType::PrepaymentExpired
+            | EventType::DunningNoticeDue => QueueName::Invoice,
             EventType::PaymentEventReceived => QueueName::Reconcile,
             EventType::ShipmentDue => QueueName::WarehouseSim,
         }
@@ -96,6 +103,8 @@ pub struct Payload {
     pub provider_event_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dunning_level: Option<u8>,
 }
 
 impl Envelope {

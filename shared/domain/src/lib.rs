@@ -2,8 +2,10 @@
 //! storage, no network. Time comes in as arguments; storage and messaging are
 //! reached through the traits in [`ports`].
 
+pub mod bank;
 pub mod catalog;
 pub mod codes;
+pub mod collection;
 pub mod error;
 pub mod event;
 pub mod ids;

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use crate::catalog::SkuItem;
 use crate::codes::is_country;
 use crate::order::{
-    order_total, Address, Customer, Discount, Order, OrderLine, OrderStatus, PaymentMethod,
-    TimelineEntry,
+    order_total, Address, Customer, Discount, Dunning, Locale, Order, OrderLine, OrderStatus,
+    PaymentMethod, TimelineEntry,
 };
 use crate::payment::PaymentLedger;
 use crate::{Currency, FieldError, OrderId, Sku};
@@ -42,6 +42,13 @@ pub struct OrderRequest {
     pub discount: Option<Discount>,
     #[serde(default)]
     pub payment_method: Option<PaymentMethod>,
+    /// Language of the customer's documents and emails (default `de`).
+    #[serde(default)]
+    pub locale: Option<Locale>,
+    /// The buyer's reference (Leitweg-ID for public buyers), 1..255 chars.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 255)]
+    pub buyer_reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -159,6 +166,20 @@ impl OrderRequest {
                 format!("`{email}` is not a valid email address"),
             ));
         }
+        if let Some(c) = &self.customer.company {
+            required_text("customer.company", c, 200)?;
+        }
+        if let Some(v) = &self.customer.vat_id {
+            if !is_vat_id(v) {
+                return Err(FieldError::new(
+                    "customer.vat_id",
+                    format!("`{v}` is not an EU VAT id (two-letter country prefix, then 2 to 13 letters or digits)"),
+                ));
+            }
+        }
+        if let Some(r) = &self.buyer_reference {
+            required_text("buyer_reference", r, 255)?;
+        }
         validate_address("billing_address", &self.billing_address)?;
         if let Some(a) = &self.shipping_address {
             validate_address("shipping_address", a)?;
@@ -270,6 +291,8 @@ impl ValidOrder {
             customer: Customer {
                 email: request.customer.email.trim().to_string(),
                 name: request.customer.name.trim().to_string(),
+                company: request.customer.company.map(|c| c.trim().to_string()),
+                vat_id: request.customer.vat_id,
             },
             billing_address: billing,
             shipping_address: shipping,
@@ -289,8 +312,25 @@ impl ValidOrder {
                 event: "captured".into(),
             }],
             returns: Vec::new(),
+            locale: request.locale.unwrap_or_default(),
+            buyer_reference: request.buyer_reference.map(|r| r.trim().to_string()),
+            due_date: None,
+            dunning: Dunning::default(),
         })
     }
+}
+
+/// An EU VAT id as written: country prefix (`EL` for Greece, `XI` for
+/// Northern Ireland) and 2 to 13 letters, digits, `+` or `*`. Only the shape
+/// is checked; VIES knows whether it exists.
+pub fn is_vat_id(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() >= 4
+        && b.len() <= 15
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'*')
 }
 
 #[cfg(test)]

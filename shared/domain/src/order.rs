@@ -16,6 +16,9 @@ pub enum OrderStatus {
     Reserved,
     Backordered,
     Rejected,
+    /// Prepayment (`bank_transfer`): reserved, waiting to be paid in full
+    /// before the warehouse gets it.
+    AwaitingPayment,
     HandedOff,
     Shipped,
     Cancelled,
@@ -28,6 +31,7 @@ impl OrderStatus {
             OrderStatus::Reserved => "reserved",
             OrderStatus::Backordered => "backordered",
             OrderStatus::Rejected => "rejected",
+            OrderStatus::AwaitingPayment => "awaiting_payment",
             OrderStatus::HandedOff => "handed_off",
             OrderStatus::Shipped => "shipped",
             OrderStatus::Cancelled => "cancelled",
@@ -39,8 +43,11 @@ impl OrderStatus {
         use OrderStatus::*;
         matches!(
             (self, to),
-            (Captured, Reserved | Backordered | Rejected | Cancelled)
-                | (Backordered, Reserved | Rejected | Cancelled)
+            (
+                Captured,
+                Reserved | AwaitingPayment | Backordered | Rejected | Cancelled
+            ) | (Backordered, Reserved | AwaitingPayment | Rejected | Cancelled)
+                | (AwaitingPayment, Reserved | Cancelled)
                 | (Reserved, HandedOff | Shipped | Cancelled)
                 | (HandedOff, Shipped | Cancelled)
         )
@@ -48,7 +55,10 @@ impl OrderStatus {
 
     /// True while the order's units are counted in `reserved` of its SKUs.
     pub fn holds_stock(self) -> bool {
-        matches!(self, OrderStatus::Reserved | OrderStatus::HandedOff)
+        matches!(
+            self,
+            OrderStatus::Reserved | OrderStatus::AwaitingPayment | OrderStatus::HandedOff
+        )
     }
 }
 
@@ -75,6 +85,31 @@ pub struct Customer {
     pub email: String,
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// The buying company; with it (or a VAT id) the buyer is a business.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200)]
+    pub company: Option<String>,
+    /// EU VAT id, e.g. `DE123456788`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Z]{2}[A-Za-z0-9+*.]{2,13}$", example = "DE123456788")]
+    pub vat_id: Option<String>,
+}
+
+impl Customer {
+    /// A business buyer (B2B): it named a company or a VAT id. Dunning
+    /// charges businesses the flat fee and the higher default interest.
+    pub fn is_business(&self) -> bool {
+        self.company.is_some() || self.vat_id.is_some()
+    }
+}
+
+/// The language of the documents and emails a customer gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Locale {
+    #[default]
+    De,
+    En,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -177,6 +212,49 @@ pub struct Order {
     /// Goods sent back after shipment.
     #[serde(default)]
     pub returns: Vec<Return>,
+    #[serde(default)]
+    pub locale: Locale,
+    /// The buyer's reference (a public buyer's Leitweg-ID), BT-10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_reference: Option<String>,
+    /// When the invoice must be paid (invoices with payment terms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<jiff::civil::Date>,
+    /// Reminders and dunning notices sent, and what they added.
+    #[serde(default, skip_serializing_if = "Dunning::is_empty")]
+    pub dunning: Dunning,
+}
+
+/// Where collecting an overdue invoice stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Dunning {
+    /// 0 none, 1 reminder, 2 first dunning notice, 3 final notice.
+    pub level: u8,
+    /// Finance stopped dunning this order.
+    #[serde(default)]
+    pub blocked: bool,
+    /// Flat fees owed (minor units), in addition to the invoice.
+    pub fees: i64,
+    /// Default interest owed (minor units), in addition to the invoice.
+    pub interest: i64,
+    pub notices: Vec<DunningNotice>,
+}
+
+impl Dunning {
+    fn is_empty(&self) -> bool {
+        *self == Dunning::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DunningNotice {
+    pub level: u8,
+    #[schema(value_type = String, example = "2026-12-22")]
+    pub sent_on: jiff::civil::Date,
+    /// The flat fee this notice added.
+    pub fee: i64,
+    /// The interest this notice added.
+    pub interest: i64,
 }
 
 /// Goods a customer sent back, as the warehouse reports them.
@@ -313,13 +391,33 @@ impl Order {
         }))
     }
 
+    /// Orders paid by bank transfer (prepayment, or an invoice with terms):
+    /// the stores index their payment reference for the statement import.
+    pub fn pays_by_transfer(&self) -> bool {
+        matches!(
+            self.payment_method,
+            PaymentMethod::BankTransfer | PaymentMethod::Invoice
+        )
+    }
+
     pub fn amount_paid(&self) -> i64 {
         self.ledger.net_paid()
     }
 
-    /// What the customer owes in all: the total less what was credited.
+    /// What the customer owes in all: the total less what was credited,
+    /// plus dunning fees and interest.
     pub fn amount_owed(&self) -> i64 {
+        self.invoiced_owed() + self.dunning.fees + self.dunning.interest
+    }
+
+    /// What the goods cost less what was credited (no dunning charges).
+    pub fn invoiced_owed(&self) -> i64 {
         self.total - self.credited
+    }
+
+    /// What is still open of the invoice itself; dunning stops at zero.
+    pub fn invoice_due(&self) -> i64 {
+        (self.invoiced_owed() - self.amount_paid()).max(0)
     }
 
     pub fn amount_due(&self) -> i64 {
@@ -374,6 +472,8 @@ pub mod fixtures {
             customer: Customer {
                 email: "erika@example.com".into(),
                 name: "Erika Mustermann".into(),
+                company: None,
+                vat_id: None,
             },
             billing_address: address.clone(),
             shipping_address: address,
@@ -393,6 +493,10 @@ pub mod fixtures {
                 event: "captured".into(),
             }],
             returns: Vec::new(),
+            locale: Locale::De,
+            buyer_reference: None,
+            due_date: None,
+            dunning: Dunning::default(),
         }
     }
 }
@@ -450,6 +554,7 @@ pub(crate) mod tests {
         let all = [
             Captured,
             Reserved,
+            AwaitingPayment,
             Backordered,
             Rejected,
             HandedOff,
@@ -460,7 +565,7 @@ pub(crate) mod tests {
             .iter()
             .map(|a| all.iter().filter(|b| a.can_become(**b)).count())
             .sum();
-        assert_eq!(legal, 4 + 3 + 3 + 2);
+        assert_eq!(legal, 5 + 4 + 2 + 3 + 2);
         for terminal in [Shipped, Cancelled, Rejected] {
             assert!(all.iter().all(|s| !terminal.can_become(*s)));
         }

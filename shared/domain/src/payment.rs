@@ -141,6 +141,9 @@ pub enum PaymentEventKind {
         amount: i64,
         currency: String,
     },
+    /// A transfer came back (returned by the payer's bank, or reversed):
+    /// what it had brought is owed again.
+    Returned { amount: i64, currency: String },
     /// An event type we accept but do not book (acknowledged, stored, ignored).
     Ignored { event_type: String },
 }
@@ -336,6 +339,28 @@ pub fn book(
                     *side = *disputed;
                 }
                 amount = next.net_paid() - ledger.net_paid();
+            }
+        }
+        PaymentEventKind::Returned {
+            amount: returned,
+            currency,
+        } => {
+            if let Some(m) = wrong_currency(currency) {
+                mismatches.push(m);
+            } else {
+                // Each return is its own event, booked once by its id.
+                next.received -= returned;
+                amount = -returned;
+                if next.received < next.refunded() {
+                    mismatches.push(Mismatch {
+                        kind: MismatchKind::RefundExceedsPayment,
+                        detail: format!(
+                            "a returned transfer of {returned} leaves {} received but {} refunded",
+                            next.received,
+                            next.refunded()
+                        ),
+                    });
+                }
             }
         }
         PaymentEventKind::Ignored { .. } => {}

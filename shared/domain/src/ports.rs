@@ -15,7 +15,9 @@ use jiff::Timestamp;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::bank::{BankTransaction, BankTxStatus};
 use crate::catalog::{SkuItem, SkuUpdate};
+use crate::collection::Receivable;
 use crate::event::{Envelope, QueueName};
 use crate::invoice::Invoice;
 use crate::order::Order;
@@ -105,8 +107,17 @@ pub struct ChangeSet {
     /// later events naming only the payment find the order. A payment
     /// belongs to one order, so writing it again changes nothing.
     pub payment_intent: Option<(String, OrderId)>,
+    /// A bank transaction to record: new (`expected: None`, refused if its
+    /// id is known) or changed from the status it must still have.
+    pub bank_transaction: Option<BankTransactionWrite>,
     /// Published after the change is durable, at least once.
     pub events: Vec<Envelope>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BankTransactionWrite {
+    pub transaction: BankTransaction,
+    pub expected: Option<BankTxStatus>,
 }
 
 /// Why a change set was refused. Nothing of it was written.
@@ -124,6 +135,8 @@ pub enum Conflict {
     InvoiceSequenceTaken,
     #[error("the provider event was stored already")]
     DuplicatePaymentEvent,
+    #[error("the bank transaction was recorded already, or changed")]
+    BankTransactionTaken,
     #[error("on_hand cannot go below the {0} units reserved")]
     BelowReserved(i64),
 }
@@ -208,6 +221,18 @@ pub trait Store: Send + Sync {
         provider: &str,
         event_id: &str,
     ) -> Result<Option<StoredPaymentEvent>, StoreError>;
+
+    /// Prepayment orders waiting for their money (status `awaiting_payment`).
+    async fn orders_awaiting_payment(&self) -> Result<Vec<OrderId>, StoreError>;
+    /// Every invoiced order with money open, as kept beside the order.
+    async fn receivables(&self) -> Result<Vec<Receivable>, StoreError>;
+
+    /// The order whose payment reference (`RF…`) this is, for the orders
+    /// that pay by transfer (`bank_transfer`, `invoice`).
+    async fn order_of_payment_reference(&self, reference: &str) -> Result<Option<OrderId>, StoreError>;
+    async fn bank_transaction(&self, id: &str) -> Result<Option<BankTransaction>, StoreError>;
+    /// Bank transactions nobody could match, oldest first.
+    async fn unmatched_bank_transactions(&self) -> Result<Vec<BankTransaction>, StoreError>;
 
     /// The order a provider payment (Stripe's payment intent) was booked to.
     async fn order_of_payment_intent(&self, id: &str) -> Result<Option<OrderId>, StoreError>;

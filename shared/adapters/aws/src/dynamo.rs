@@ -19,7 +19,9 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure as OnFailure, Select, TransactWriteItem, Update,
 };
 use jiff::Timestamp;
+use oms_domain::bank::{BankTransaction, BankTxStatus};
 use oms_domain::catalog::{SkuItem, SkuUpdate};
+use oms_domain::collection::Receivable;
 use oms_domain::event::Envelope;
 use oms_domain::invoice::Invoice;
 use oms_domain::order::Order;
@@ -59,6 +61,7 @@ enum Role {
     Invoice,
     PaymentEvent,
     PaymentBooked,
+    BankTransaction,
     Plain,
 }
 
@@ -176,6 +179,7 @@ fn conflict(failed: Vec<(Role, Option<Item>)>) -> Conflict {
             Role::PaymentEvent | Role::PaymentBooked => {
                 other = other.or(Some(Conflict::DuplicatePaymentEvent))
             }
+            Role::BankTransaction => other = other.or(Some(Conflict::BankTransactionTaken)),
             Role::Plain => {}
         }
     }
@@ -255,6 +259,28 @@ impl DynamoStore {
                 Some(v) => Op::put(Role::Order, item, Some("#v = :expected"))
                     .name("#v", "version")
                     .value(":expected", n(v)),
+            });
+        }
+        if let Some(w) = c.order.as_ref().filter(|w| w.expected_version.is_none()) {
+            if w.order.pays_by_transfer() {
+                ops.push(Op::put(
+                    Role::Plain,
+                    payment_reference_item(&w.order.id),
+                    None,
+                ));
+            }
+        }
+        if let Some(w) = &c.bank_transaction {
+            let item = bank_transaction_item(&w.transaction)?;
+            ops.push(match w.expected {
+                None => Op::put(
+                    Role::BankTransaction,
+                    item,
+                    Some("attribute_not_exists(pk)"),
+                ),
+                Some(status) => Op::put(Role::BankTransaction, item, Some("#st = :st"))
+                    .name("#st", "status")
+                    .value(":st", s(status.as_str())),
             });
         }
         if let Some(p) = &c.payment_event {
@@ -713,6 +739,63 @@ impl Store for DynamoStore {
             .await?
             .map(|i| parse_payment(&i))
             .transpose()
+    }
+
+    async fn orders_awaiting_payment(&self) -> Result<Vec<OrderId>, StoreError> {
+        let (_, items) = self
+            .query("backlog", "backlog", "awaiting_payment", None, false)
+            .await?;
+        items
+            .iter()
+            .map(|i| Ok(OrderId(get_s(i, KEY)?.trim_start_matches("order#").to_string())))
+            .collect()
+    }
+
+    async fn receivables(&self) -> Result<Vec<Receivable>, StoreError> {
+        let (_, items) = self
+            .query("receivable", "receivable", "open", None, false)
+            .await?;
+        let mut out: Vec<Receivable> = items
+            .iter()
+            .map(|i| serde_json::from_str(get_s(i, "summary")?).map_err(corrupt))
+            .collect::<Result<_, _>>()?;
+        out.sort_by(|a, b| a.order_id.as_str().cmp(b.order_id.as_str()));
+        Ok(out)
+    }
+
+    async fn order_of_payment_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<OrderId>, StoreError> {
+        self.get(payment_reference_key(reference))
+            .await?
+            .map(|i| get_s(&i, "order_id").map(|o| OrderId(o.to_string())))
+            .transpose()
+    }
+
+    async fn bank_transaction(&self, id: &str) -> Result<Option<BankTransaction>, StoreError> {
+        self.get(bank_transaction_key(id))
+            .await?
+            .map(|i| parse_bank_transaction(&i))
+            .transpose()
+    }
+
+    async fn unmatched_bank_transactions(&self) -> Result<Vec<BankTransaction>, StoreError> {
+        let (_, keys) = self
+            .query("backlog", "backlog", "bank_unmatched", None, false)
+            .await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            // The index may lag the table: read each item and keep it only
+            // while it is still unmatched.
+            if let Some(item) = self.get(get_s(&k, KEY)?.to_string()).await? {
+                let t = parse_bank_transaction(&item)?;
+                if t.status == BankTxStatus::Unmatched {
+                    out.push(t);
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn order_of_payment_intent(&self, id: &str) -> Result<Option<OrderId>, StoreError> {

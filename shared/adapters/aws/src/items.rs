@@ -5,7 +5,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
+use oms_domain::bank::{BankTransaction, BankTxStatus};
 use oms_domain::catalog::SkuItem;
+use oms_domain::collection::Receivable;
 use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::order::{Order, OrderStatus};
 use oms_domain::ports::{IdempotencyRecord, LedgerEntry, MismatchRecord, StoredPaymentEvent};
@@ -137,10 +139,15 @@ pub fn order_item(order: &Order) -> Result<Item, StoreError> {
         item.insert("backlog_at".into(), n(captured.as_millisecond()));
         item.insert("units".into(), s(json(&units)?));
     }
-    if order.invoice_number.is_some() && order.amount_due() > 0 {
+    if order.status == OrderStatus::AwaitingPayment {
+        item.insert("backlog".into(), s("awaiting_payment"));
+        item.insert("backlog_at".into(), n(captured.as_millisecond()));
+    }
+    if let Some(r) = Receivable::of(order) {
         item.insert("receivable".into(), s("open"));
         item.insert("currency".into(), s(order.currency.as_str()));
         item.insert("due".into(), n(order.amount_due()));
+        item.insert("summary".into(), s(json(&r)?));
     }
     Ok(item)
 }
@@ -237,6 +244,39 @@ pub fn payment_intent_item(id: &str, order: &OrderId) -> Item {
     let mut item = key(payment_intent_key(id));
     item.insert("order_id".into(), s(order.as_str()));
     item
+}
+
+pub fn payment_reference_key(reference: &str) -> String {
+    format!("payref#{reference}")
+}
+
+/// Which order a payment reference (`RF…`) belongs to.
+pub fn payment_reference_item(order: &OrderId) -> Item {
+    let mut item = key(payment_reference_key(
+        &oms_domain::payment_reference::for_order(order),
+    ));
+    item.insert("order_id".into(), s(order.as_str()));
+    item
+}
+
+pub fn bank_transaction_key(id: &str) -> String {
+    format!("banktx#{id}")
+}
+
+/// A bank transaction; the unmatched ones are listed through the backlog index.
+pub fn bank_transaction_item(t: &BankTransaction) -> Result<Item, StoreError> {
+    let mut item = key(bank_transaction_key(&t.id));
+    item.insert("doc".into(), s(json(t)?));
+    item.insert("status".into(), s(t.status.as_str()));
+    if t.status == BankTxStatus::Unmatched {
+        item.insert("backlog".into(), s("bank_unmatched"));
+        item.insert("backlog_at".into(), n(Timestamp::now().as_millisecond()));
+    }
+    Ok(item)
+}
+
+pub fn parse_bank_transaction(item: &Item) -> Result<BankTransaction, StoreError> {
+    serde_json::from_str(get_s(item, "doc")?).map_err(corrupt)
 }
 
 pub fn payment_key(provider: &str, event_id: &str) -> String {

@@ -22,7 +22,9 @@ pub struct TableSpec {
 
 /// Every index, each sparse: only items that have its key attributes are in it.
 pub const GSIS: [TableSpec; 7] = [
-    // Orders waiting for stock, oldest first, with their units per SKU.
+    // Orders waiting for stock (`backordered`, with their units per SKU) or
+    // for their prepayment (`awaiting_payment`), and unmatched bank
+    // transactions (`bank_unmatched`), oldest first.
     TableSpec {
         index: "backlog",
         partition: "backlog",
@@ -66,7 +68,7 @@ pub const GSIS: [TableSpec; 7] = [
         index: "receivable",
         partition: "receivable",
         sort: None,
-        projected: &["currency", "due"],
+        projected: &["currency", "due", "summary"],
     },
 ];
 

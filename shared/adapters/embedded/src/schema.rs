@@ -109,6 +109,26 @@ CREATE TABLE payment_intents (
     order_id TEXT NOT NULL
 ) WITHOUT ROWID;
 "#,
+    r#"
+CREATE INDEX orders_status ON orders (status);
+-- Invoiced orders with money open: the receivables report and the dunning
+-- run read these summaries, not the order documents.
+CREATE TABLE receivables (
+    order_id TEXT PRIMARY KEY,
+    summary TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE payment_references (
+    reference TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE bank_transactions (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    recorded_ms INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX bank_transactions_status ON bank_transactions (status, recorded_ms);
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {

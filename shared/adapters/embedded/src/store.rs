@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use oms_domain::bank::{BankTransaction, BankTxStatus};
 use oms_domain::catalog::{SkuItem, SkuUpdate};
+use oms_domain::collection::Receivable;
 use oms_domain::event::{Envelope, QueueName};
 use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::order::Order;
@@ -111,6 +113,33 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
     if changed == 0 {
         return Err(Conflict::OrderChanged.into());
     }
+    if expected.is_none() && order.pays_by_transfer() {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO payment_references (reference, order_id) VALUES (?1, ?2)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                oms_domain::payment_reference::for_order(&order.id),
+                order.id.as_str()
+            ])
+        })
+        .map_err(sql_err)?;
+    }
+    match Receivable::of(order) {
+        Some(r) => tx
+            .prepare_cached("INSERT OR REPLACE INTO receivables (order_id, summary) VALUES (?1, ?2)")
+            .and_then(|mut s| {
+                s.execute(params![
+                    order.id.as_str(),
+                    serde_json::to_string(&r).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?
+                ])
+            }),
+        None if order.invoice_number.is_some() => tx
+            .prepare_cached("DELETE FROM receivables WHERE order_id = ?1")
+            .and_then(|mut s| s.execute([order.id.as_str()])),
+        None => Ok(0),
+    }
+    .map_err(sql_err)?;
     Ok(())
 }
 
@@ -253,6 +282,25 @@ fn apply(tx: &Connection, c: &ChangeSet) -> Result<(), CommitError> {
             params![m.order_id.as_ref().map(|o| o.to_string()), m.event_id, kind.as_str(), m.detail, m.at.as_millisecond()],
         )
         .map_err(sql_err)?;
+    }
+    if let Some(w) = &c.bank_transaction {
+        let t = &w.transaction;
+        let doc = serde_json::to_string(t).map_err(json_err)?;
+        let n = match w.expected {
+            None => tx.execute(
+                "INSERT INTO bank_transactions (id, status, recorded_ms, doc) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+                params![t.id, t.status.as_str(), now_ms(), doc],
+            ),
+            Some(expected) => tx.execute(
+                "UPDATE bank_transactions SET status = ?2, doc = ?3 WHERE id = ?1 AND status = ?4",
+                params![t.id, t.status.as_str(), doc, expected.as_str()],
+            ),
+        }
+        .map_err(sql_err)?;
+        if n == 0 {
+            return Err(Conflict::BankTransactionTaken.into());
+        }
     }
     enqueue(tx, &c.events, 0)?;
     Ok(())
@@ -516,6 +564,95 @@ impl Store for Embedded {
                 Ok(StoredPaymentEvent { event, raw, received_at })
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn orders_awaiting_payment(&self) -> Result<Vec<OrderId>, StoreError> {
+        self.call(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id FROM orders WHERE status = 'awaiting_payment' ORDER BY captured_ms, id",
+                )
+                .map_err(sql_err)?;
+            let ids = stmt
+                .query_map([], |r| r.get::<_, String>(0).map(OrderId))
+                .map_err(sql_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql_err);
+            ids
+        })
+        .await
+    }
+
+    async fn receivables(&self) -> Result<Vec<Receivable>, StoreError> {
+        self.call(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT summary FROM receivables ORDER BY order_id")
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(serde_json::from_str(&row.map_err(sql_err)?).map_err(json_err)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn order_of_payment_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<OrderId>, StoreError> {
+        let reference = reference.to_string();
+        self.call(move |conn| {
+            conn.query_row(
+                "SELECT order_id FROM payment_references WHERE reference = ?1",
+                [reference],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map(|o| o.map(OrderId))
+            .map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn bank_transaction(&self, id: &str) -> Result<Option<BankTransaction>, StoreError> {
+        let id = id.to_string();
+        self.call(move |conn| {
+            let doc = conn
+                .query_row(
+                    "SELECT doc FROM bank_transactions WHERE id = ?1",
+                    [id],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            doc.map(|d| serde_json::from_str(&d).map_err(json_err))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn unmatched_bank_transactions(&self) -> Result<Vec<BankTransaction>, StoreError> {
+        let status = BankTxStatus::Unmatched;
+        self.call(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT doc FROM bank_transactions WHERE status = ?1 ORDER BY recorded_ms, id",
+                )
+                .map_err(sql_err)?;
+            let rows = stmt
+                .query_map([status.as_str()], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(serde_json::from_str(&row.map_err(sql_err)?).map_err(json_err)?);
+            }
+            Ok(out)
         })
         .await
     }

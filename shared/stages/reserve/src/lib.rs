@@ -3,9 +3,10 @@
 //! back, once. Replenished stock retries backordered orders, oldest first.
 
 use jiff::Timestamp;
+use oms_domain::collection::{prepayment_expired, CollectionPolicy};
 use oms_domain::error::StoreErrorKind;
 use oms_domain::event::{Envelope, EventType};
-use oms_domain::order::{Fulfillment, FulfillmentStatus, Order, OrderStatus};
+use oms_domain::order::{Fulfillment, FulfillmentStatus, Order, OrderStatus, PaymentMethod};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
 use oms_domain::ports::{ChangeSet, CommitError, Conflict, StockChange, Store};
 use oms_domain::{FulfillmentId, OrderId, Sku, StageError, StoreError};
@@ -13,6 +14,8 @@ use oms_domain::{FulfillmentId, OrderId, Sku, StageError, StoreError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReserveOutcome {
     Reserved,
+    /// Reserved, and waiting for its prepayment before it is handed off.
+    AwaitingPayment,
     Backordered(Vec<Sku>),
     Rejected(Sku),
     /// The order was not waiting for stock (already reserved, cancelled, …).
@@ -59,7 +62,14 @@ pub async fn reserve_order<S: Store + ?Sized>(
                 return Ok(Round::Done(ReserveOutcome::NothingToDo(order.status)));
             }
             let mut next = next_version(&order);
-            next.transition(OrderStatus::Reserved, now)
+            // Prepayment: the units are held, the warehouse waits for the money.
+            let prepay = order.payment_method == PaymentMethod::BankTransfer && order.amount_due() > 0;
+            let status = if prepay {
+                OrderStatus::AwaitingPayment
+            } else {
+                OrderStatus::Reserved
+            };
+            next.transition(status, now)
                 .map_err(StageError::permanent)?;
             // The fulfillment exists from the moment its units are held, so the
             // fulfill stage and an early shipment report always find it.
@@ -78,12 +88,18 @@ pub async fn reserve_order<S: Store + ?Sized>(
                     reserved: units,
                 })
                 .collect();
+            let events = if prepay {
+                Vec::new()
+            } else {
+                vec![Envelope::for_order(EventType::OrderReserved, &next, now)]
+            };
             let changes = ChangeSet {
-                events: vec![Envelope::for_order(EventType::OrderReserved, &next, now)],
+                events,
                 stock,
                 ..ChangeSet::order_update(next, order.version)
             };
             let (status, outcome) = match store.commit(changes).await {
+                Ok(()) if prepay => return Ok(Round::Done(ReserveOutcome::AwaitingPayment)),
                 Ok(()) => return Ok(Round::Done(ReserveOutcome::Reserved)),
                 Err(CommitError::Conflict(Conflict::OrderChanged)) => return Ok(Round::Raced),
                 Err(CommitError::Conflict(Conflict::InsufficientStock(short))) => {
@@ -140,37 +156,100 @@ pub async fn cancel_order<S: Store + ?Sized>(
         OrderKey::Id(id),
         move |order: Option<Order>| async move {
             let order = order.ok_or_else(|| CancelError::NotFound(id.clone()))?;
-            let mut next = next_version(&order);
-            next.transition(OrderStatus::Cancelled, now)
-                .map_err(|e| CancelError::NotCancellable(e.to_string()))?;
-            if let Some(f) = next.fulfillment.as_mut() {
-                f.status = FulfillmentStatus::Cancelled;
-            }
-            let stock = if order.status.holds_stock() {
-                order
-                    .units_per_sku()
-                    .into_iter()
-                    .map(|(sku, units)| StockChange {
-                        sku,
-                        on_hand: 0,
-                        reserved: -units,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let changes = ChangeSet {
-                stock,
-                ..ChangeSet::order_update(next.clone(), order.version)
-            };
-            match commit_order(store, changes, next).await {
-                Ok(round) => Ok(round),
-                Err(CommitError::Conflict(c)) => {
-                    Err(StoreError::caused(StoreErrorKind::Corrupt, "releasing stock", c).into())
-                }
-                Err(CommitError::Store(e)) => Err(e.into()),
-            }
+            let (changes, next) = cancellation(&order, Vec::new(), now)?;
+            commit_cancellation(store, changes, next).await
         },
     )
     .await
+}
+
+/// The change that cancels `order` and gives its held units back.
+fn cancellation(
+    order: &Order,
+    events: Vec<Envelope>,
+    now: Timestamp,
+) -> Result<(ChangeSet, Order), CancelError> {
+    let mut next = next_version(order);
+    next.transition(OrderStatus::Cancelled, now)
+        .map_err(|e| CancelError::NotCancellable(e.to_string()))?;
+    if let Some(f) = next.fulfillment.as_mut() {
+        f.status = FulfillmentStatus::Cancelled;
+    }
+    let stock = if order.status.holds_stock() {
+        order
+            .units_per_sku()
+            .into_iter()
+            .map(|(sku, units)| StockChange {
+                sku,
+                on_hand: 0,
+                reserved: -units,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let changes = ChangeSet {
+        stock,
+        events,
+        ..ChangeSet::order_update(next.clone(), order.version)
+    };
+    Ok((changes, next))
+}
+
+async fn commit_cancellation<S: Store + ?Sized, T>(
+    store: &S,
+    changes: ChangeSet,
+    done: T,
+) -> Result<Round<T>, CancelError> {
+    match commit_order(store, changes, done).await {
+        Ok(round) => Ok(round),
+        Err(CommitError::Conflict(c)) => {
+            Err(StoreError::caused(StoreErrorKind::Corrupt, "releasing stock", c).into())
+        }
+        Err(CommitError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Cancels every prepayment order whose time to pay is up: status, stock
+/// and the customer's notice (`PrepaymentExpired`, emailed by the invoice
+/// stage) in one atomic change per order. An order paid meanwhile is left
+/// alone; run twice, the second run finds nothing. Returns the ids cancelled.
+pub async fn expire_prepayments<S: Store + ?Sized>(
+    store: &S,
+    policy: &CollectionPolicy,
+    now: Timestamp,
+) -> Result<Vec<OrderId>, StageError> {
+    let mut expired = Vec::new();
+    for id in store.orders_awaiting_payment().await? {
+        let cancelled = update_order(
+            store,
+            OrderKey::Id(&id),
+            move |order: Option<Order>| async move {
+                let Some(order) = order else {
+                    return Ok(Round::Done(false));
+                };
+                if !prepayment_expired(&order, now, policy) {
+                    return Ok(Round::Done(false));
+                }
+                let notice = Envelope::for_order(EventType::PrepaymentExpired, &order, now);
+                let mut before = order.clone();
+                before.note("prepayment_expired", now);
+                let (changes, _) = cancellation(&before, vec![notice], now)
+                    .map_err(|e| StageError::permanent(e.to_string()))?;
+                // `cancellation` bumped the version of `before`, which has
+                // the order's stored version.
+                commit_cancellation(store, changes, true)
+                    .await
+                    .map_err(|e| match e {
+                        CancelError::Store(s) => StageError::from(s),
+                        other => StageError::permanent(other.to_string()),
+                    })
+            },
+        )
+        .await?;
+        if cancelled {
+            expired.push(id);
+        }
+    }
+    Ok(expired)
 }
