@@ -19,6 +19,7 @@ pub use oms::client::order_body;
 pub const ADMIN_KEY: &str = "adm_test";
 pub const STOREFRONT_KEY: &str = "sf_test";
 pub const WAREHOUSE_KEY: &str = "wh_test";
+pub const FINANCE_KEY: &str = "fi_test";
 pub const STRIPE_SECRET: &str = "whsec_test_secret";
 pub const WAREHOUSE_SECRET: &str = "wh_signing_secret";
 
@@ -27,6 +28,7 @@ pub struct Harness {
     pub admin: Client,
     pub storefront: Client,
     pub warehouse: Client,
+    pub finance: Client,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
 }
@@ -77,7 +79,7 @@ impl Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::local(dir.path().to_path_buf(), "127.0.0.1:0".into());
         settings.api_keys = Some(Secret::new(format!(
-            "admin:{ADMIN_KEY},storefront:{STOREFRONT_KEY},warehouse:{WAREHOUSE_KEY}"
+            "admin:{ADMIN_KEY},storefront:{STOREFRONT_KEY},warehouse:{WAREHOUSE_KEY},finance:{FINANCE_KEY}"
         )));
         settings.stripe_webhook_secret = Some(Secret::new(STRIPE_SECRET.into()));
         settings.invoice.finance_email = Some("finance@shop.example".into());
@@ -89,6 +91,7 @@ impl Harness {
             admin: client(ADMIN_KEY),
             storefront: client(STOREFRONT_KEY),
             warehouse: client(WAREHOUSE_KEY),
+            finance: client(FINANCE_KEY),
             http: reqwest::Client::new(),
             running,
             dir,

@@ -732,7 +732,20 @@ async fn routes_errors_and_openapi() {
         .get("/v1/reports/reorder")
         .and_then(|p| p.get("get"))
         .is_some());
-    assert_eq!(paths.len(), 14);
+    for (path, method) in [
+        ("/v1/bank-statements", "post"),
+        ("/v1/bank-transactions", "get"),
+        ("/v1/bank-transactions/{id}/assign", "post"),
+        ("/v1/dunning/run", "post"),
+        ("/v1/orders/{id}/dunning-block", "post"),
+        ("/v1/reports/receivables", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is missing from the OpenAPI document"
+        );
+    }
+    assert_eq!(paths.len(), 20);
     assert!(doc["components"]["schemas"]["OrderRequest"].is_object());
 }
 

@@ -68,6 +68,15 @@ async fn email_yesterdays_report(store: &dyn Store, mailer: &MailFolder, mail: &
     }
 }
 
+/// The collection run (prepayment expiry, dunning) every few minutes; each
+/// run does only what is due. In AWS a schedule runs the same.
+async fn collect(store: &dyn Store, policy: &oms_domain::collection::CollectionPolicy) {
+    if let Err(e) = oms_runtime::housekeeping::collect(store, policy, jiff::Timestamp::now()).await
+    {
+        tracing::error!(error = %e, "the collection run failed; will retry");
+    }
+}
+
 /// A running pipeline. Dropping it without [`Running::stop`] aborts its tasks.
 pub struct Running {
     pub addr: SocketAddr,
@@ -236,6 +245,17 @@ pub async fn start(settings: Settings) -> Result<Running> {
             move || {
                 let (store, mailer, mail) = (store.clone(), mailer.clone(), mail.clone());
                 async move { email_yesterdays_report(store.as_ref(), &mailer, &mail).await }
+            },
+        ));
+    }
+    {
+        let (store, policy) = (store_port.clone(), settings.invoice.collection.clone());
+        tasks.spawn(periodically(
+            std::time::Duration::from_secs(300),
+            watcher.clone(),
+            move || {
+                let (store, policy) = (store.clone(), policy.clone());
+                async move { collect(store.as_ref(), &policy).await }
             },
         ));
     }

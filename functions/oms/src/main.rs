@@ -60,6 +60,11 @@ enum Command {
         #[arg(long, default_value = "embedded")]
         backend: BackendKind,
     },
+    /// Bank statements (camt.053/054) for a data dir.
+    Bank {
+        #[command(subcommand)]
+        action: BankAction,
+    },
     /// Operate the queues of a data dir (while or after serving it).
     Admin {
         #[arg(long, default_value = "./oms-data")]
@@ -97,6 +102,17 @@ enum AwsAction {
         prefix: String,
         /// reserve, fulfill, invoice or reconcile
         queue: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BankAction {
+    /// Import a statement as `POST /v1/bank-statements` does: match, book,
+    /// list the rest as unmatched; prints the summary as JSON.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "./oms-data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -208,6 +224,24 @@ async fn run() -> Result<()> {
             result?;
         }
         Command::Aws { action } => aws(action).await?,
+        Command::Bank {
+            action: BankAction::Import { file, data_dir },
+        } => {
+            let xml = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            anyhow::ensure!(
+                xml.len() <= oms_domain::bank::MAX_STATEMENT_BYTES,
+                "{} is larger than 10 MiB",
+                file.display()
+            );
+            std::fs::create_dir_all(&data_dir)?;
+            let store = oms_embedded::Embedded::open(&data_dir.join("oms.db"), Default::default())?;
+            let summary =
+                oms_reconcile::bank::import_statement(&store, &xml, jiff::Timestamp::now())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
         Command::Admin { data_dir, action } => {
             anyhow::ensure!(
                 data_dir.join("oms.db").exists(),

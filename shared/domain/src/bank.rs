@@ -102,7 +102,8 @@ fn text(node: Node<'_, '_>, path: &[&str]) -> Option<String> {
 /// with a message naming the problem.
 pub fn parse_statement(xml: &[u8]) -> Result<Statement, FieldError> {
     let xml = std::str::from_utf8(xml).map_err(|_| bad("the statement is not UTF-8 text"))?;
-    let doc = Document::parse(xml).map_err(|e| bad(format!("the statement is not well-formed XML: {e}")))?;
+    let doc = Document::parse(xml)
+        .map_err(|e| bad(format!("the statement is not well-formed XML: {e}")))?;
     let root = doc.root_element();
     let namespace = root.tag_name().namespace().unwrap_or_default();
     let (kind, version) = schema_of(namespace).ok_or_else(|| {
@@ -114,8 +115,8 @@ pub fn parse_statement(xml: &[u8]) -> Result<Statement, FieldError> {
         StatementKind::Camt053 => ("BkToCstmrStmt", "Stmt"),
         StatementKind::Camt054 => ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),
     };
-    let body = child(root, body_name)
-        .ok_or_else(|| bad(format!("the document has no {body_name}")))?;
+    let body =
+        child(root, body_name).ok_or_else(|| bad(format!("the document has no {body_name}")))?;
     let id = text(body, &["GrpHdr", "MsgId"]).ok_or_else(|| bad("GrpHdr/MsgId is missing"))?;
     let mut transactions = Vec::new();
     for (p, part) in children(body, part_name).enumerate() {
@@ -123,8 +124,13 @@ pub fn parse_statement(xml: &[u8]) -> Result<Statement, FieldError> {
         let account_currency = text(part, &["Acct", "Ccy"]);
         for (e, entry) in children(part, "Ntry").enumerate() {
             let fallback = format!("{id}/{part_id}/{e}");
-            read_entry(entry, &fallback, account_currency.as_deref(), &mut transactions)
-                .map_err(|m| bad(format!("{part_name}[{p}]/Ntry[{e}]: {m}")))?;
+            read_entry(
+                entry,
+                &fallback,
+                account_currency.as_deref(),
+                &mut transactions,
+            )
+            .map_err(|m| bad(format!("{part_name}[{p}]/Ntry[{e}]: {m}")))?;
         }
     }
     Ok(Statement {
@@ -239,21 +245,20 @@ fn describe(d: Node<'_, '_>, item: &mut BankItem) {
     // The other party: the debtor of a credit, the creditor of a debit.
     let party = if item.credit { "Dbtr" } else { "Cdtr" };
     let parties = child(d, "RltdPties");
-    item.debtor_name = parties.and_then(|p| {
-        text(p, &[party, "Nm"]).or_else(|| text(p, &[party, "Pty", "Nm"]))
-    });
-    item.debtor_iban = parties
-        .and_then(|p| text(p, &[&format!("{party}Acct"), "Id", "IBAN"]));
+    item.debtor_name =
+        parties.and_then(|p| text(p, &[party, "Nm"]).or_else(|| text(p, &[party, "Pty", "Nm"])));
+    item.debtor_iban = parties.and_then(|p| text(p, &[&format!("{party}Acct"), "Id", "IBAN"]));
     if let Some(rmt) = child(d, "RmtInf") {
         let lines: Vec<String> = children(rmt, "Ustrd")
             .filter_map(|u| u.text())
             .map(|t| t.trim().to_string())
             .collect();
         item.remittance = lines.join(" ");
-        item.structured_reference = children(rmt, "Strd")
-            .find_map(|s| text(s, &["CdtrRefInf", "Ref"]));
+        item.structured_reference =
+            children(rmt, "Strd").find_map(|s| text(s, &["CdtrRefInf", "Ref"]));
     }
-    item.return_reason = text(d, &["RtrInf", "Rsn", "Cd"]).or_else(|| text(d, &["RtrInf", "Rsn", "Prtry"]));
+    item.return_reason =
+        text(d, &["RtrInf", "Rsn", "Cd"]).or_else(|| text(d, &["RtrInf", "Rsn", "Prtry"]));
 }
 
 /// What a remittance text may name, in the order matching trusts them.
@@ -312,7 +317,9 @@ pub fn candidates(text: &str) -> Vec<Candidate> {
         }
         if rest.starts_with("ORD")
             && rest.len() >= 3 + ULID_LEN
-            && rest.as_bytes()[3..3 + ULID_LEN].iter().all(|c| is_crockford(*c))
+            && rest.as_bytes()[3..3 + ULID_LEN]
+                .iter()
+                .all(|c| is_crockford(*c))
         {
             found.push(Candidate::OrderId(OrderId(format!(
                 "ord_{}",
@@ -333,13 +340,12 @@ mod tests {
     fn candidates_survive_line_splits_spaces_and_lost_underscores() {
         let id = OrderId("ord_01JDZ8Q5XK3M4N5P6Q7R8S9T0V".into());
         let rf = payment_reference::for_order(&id);
-        let split = format!(
-            "Rechnung INV-2026-0000 17 Ref {} {}",
-            &rf[..10],
-            &rf[10..]
-        );
+        let split = format!("Rechnung INV-2026-0000 17 Ref {} {}", &rf[..10], &rf[10..]);
         let c = candidates(&split);
-        assert!(c.contains(&Candidate::PaymentReference(rf.clone())), "{c:?}");
+        assert!(
+            c.contains(&Candidate::PaymentReference(rf.clone())),
+            "{c:?}"
+        );
         assert!(c.contains(&Candidate::InvoiceNumber("INV-2026-000017".into())));
         let c = candidates("Bestellung ORD01JDZ8Q5XK3M4N5P6Q 7R8S9T0V danke");
         assert_eq!(c, vec![Candidate::OrderId(id)]);
@@ -420,7 +426,11 @@ impl BankTransaction {
             id: item.key.clone(),
             statement_id: statement_id.to_string(),
             booked_on: item.booked_on,
-            amount: if item.credit { item.amount } else { -item.amount },
+            amount: if item.credit {
+                item.amount
+            } else {
+                -item.amount
+            },
             currency: item.currency.clone(),
             debtor_name: item.debtor_name.clone(),
             debtor_iban: item.debtor_iban.clone(),

@@ -236,9 +236,9 @@ impl Receivable {
             && self.dunning_level < 3
             && self.invoice_due > 0
             && due
-                .checked_add(jiff::Span::new().days(
-                    policy.dunning_days[usize::from(self.dunning_level)],
-                ))
+                .checked_add(
+                    jiff::Span::new().days(policy.dunning_days[usize::from(self.dunning_level)]),
+                )
                 .is_ok_and(|day| day <= today)
     }
 }

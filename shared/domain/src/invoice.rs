@@ -108,6 +108,13 @@ pub struct Invoice {
     pub total: i64,
     pub amount_paid: i64,
     pub amount_due: i64,
+    /// When it must be paid, for invoices with payment terms (BT-9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "2026-12-10")]
+    pub due_date: Option<jiff::civil::Date>,
+    /// The order's ISO 11649 reference to quote on a transfer (BT-83).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_reference: Option<String>,
 }
 
 fn net_of(gross: i64, rate: TaxRate) -> i64 {
@@ -218,6 +225,9 @@ pub fn build_invoice(
         total: order.total,
         amount_paid: order.amount_paid(),
         amount_due: order.amount_due(),
+        due_date: order.due_date,
+        payment_reference: (order.pays_by_transfer() || order.amount_due() > 0)
+            .then(|| crate::payment_reference::for_order(&order.id)),
     }
 }
 
@@ -284,11 +294,14 @@ pub fn build_credit_note(
     credited.total = this_gross - share;
     credited.ledger = Default::default();
     credited.credited = 0;
+    credited.dunning = Default::default();
     let mut note = build_invoice(&credited, number, issued_at, seller);
     note.kind = DocumentKind::CreditNote {
         corrects,
         return_id: ret.id.clone(),
     };
+    note.due_date = None;
+    note.payment_reference = None;
     note
 }
 

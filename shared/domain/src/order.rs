@@ -46,8 +46,10 @@ impl OrderStatus {
             (
                 Captured,
                 Reserved | AwaitingPayment | Backordered | Rejected | Cancelled
-            ) | (Backordered, Reserved | AwaitingPayment | Rejected | Cancelled)
-                | (AwaitingPayment, Reserved | Cancelled)
+            ) | (
+                Backordered,
+                Reserved | AwaitingPayment | Rejected | Cancelled
+            ) | (AwaitingPayment, Reserved | Cancelled)
                 | (Reserved, HandedOff | Shipped | Cancelled)
                 | (HandedOff, Shipped | Cancelled)
         )

@@ -229,7 +229,10 @@ pub trait Store: Send + Sync {
 
     /// The order whose payment reference (`RF…`) this is, for the orders
     /// that pay by transfer (`bank_transfer`, `invoice`).
-    async fn order_of_payment_reference(&self, reference: &str) -> Result<Option<OrderId>, StoreError>;
+    async fn order_of_payment_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<OrderId>, StoreError>;
     async fn bank_transaction(&self, id: &str) -> Result<Option<BankTransaction>, StoreError>;
     /// Bank transactions nobody could match, oldest first.
     async fn unmatched_bank_transactions(&self) -> Result<Vec<BankTransaction>, StoreError>;

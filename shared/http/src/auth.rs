@@ -1,4 +1,4 @@
-//! Bearer API keys with an optional role: `OMS_API_KEYS="adminkey,storefront:sfkey,warehouse:whkey"`.
+//! Bearer API keys with an optional role: `OMS_API_KEYS="adminkey,storefront:sfkey,warehouse:whkey,finance:fikey"`.
 //! A key without a role prefix may call everything.
 
 use axum::http::{HeaderMap, StatusCode};
@@ -10,6 +10,8 @@ pub enum Role {
     Admin,
     Storefront,
     Warehouse,
+    /// Bank statements, dunning, receivables.
+    Finance,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -25,6 +27,7 @@ impl ApiKeys {
                 Some(("storefront", k)) => (Role::Storefront, k.to_string()),
                 Some(("warehouse", k)) => (Role::Warehouse, k.to_string()),
                 Some(("admin", k)) => (Role::Admin, k.to_string()),
+                Some(("finance", k)) => (Role::Finance, k.to_string()),
                 _ => (Role::Admin, entry.to_string()),
             })
             .collect();

@@ -71,7 +71,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Order-management pipeline API", version = "1"),
     modifiers(&BearerAuth),
-    tags((name = "catalogue"), (name = "orders"), (name = "warehouse"), (name = "payments"), (name = "invoices"), (name = "reports"))
+    tags((name = "catalogue"), (name = "orders"), (name = "warehouse"), (name = "payments"), (name = "invoices"), (name = "reports"), (name = "finance"))
 )]
 struct ApiDoc;
 
@@ -125,6 +125,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::reports::daily))
         .routes(routes!(routes::reports::email_daily))
         .routes(routes!(routes::reports::reorder))
+        .routes(routes!(routes::finance::import_bank_statement))
+        .routes(routes!(routes::finance::bank_transactions))
+        .routes(routes!(routes::finance::assign_bank_transaction))
+        .routes(routes!(routes::finance::run_dunning))
+        .routes(routes!(routes::finance::dunning_block))
+        .routes(routes!(routes::finance::receivables))
         .with_state(state)
         .split_for_parts();
     let api = Arc::new(api);

@@ -1,8 +1,8 @@
 //! What the API shows of stored things.
 
 use oms_domain::order::{
-    Address, Customer, Discount, FulfillmentStatus, Order, OrderLine, OrderStatus, PaymentMethod,
-    Return, TimelineEntry,
+    Address, Customer, Discount, DunningNotice, FulfillmentStatus, Locale, Order, OrderLine,
+    OrderStatus, PaymentMethod, Return, TimelineEntry,
 };
 use oms_domain::payment::PaymentStatus;
 use serde::Serialize;
@@ -14,6 +14,18 @@ pub struct FulfillmentView {
     pub status: FulfillmentStatus,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
+}
+
+/// Dunning of the order: level, what it added (owed on top of the
+/// invoice) and each notice sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DunningView {
+    pub level: u8,
+    /// Flat fees owed, minor units.
+    pub fees: i64,
+    /// Default interest owed, minor units.
+    pub interest: i64,
+    pub notices: Vec<DunningNotice>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,6 +54,15 @@ pub struct OrderView {
     pub shipping_address: Address,
     pub lines: Vec<OrderLine>,
     pub invoice_number: Option<String>,
+    /// When the invoice must be paid; null until invoiced with terms.
+    #[schema(value_type = Option<String>, example = "2026-12-10")]
+    pub due_date: Option<jiff::civil::Date>,
+    /// 0 none, 1 reminder, 2 first dunning notice, 3 final notice.
+    pub dunning_level: u8,
+    pub dunning_blocked: bool,
+    pub dunning: DunningView,
+    pub locale: Locale,
+    pub buyer_reference: Option<String>,
     pub fulfillments: Vec<FulfillmentView>,
     pub returns: Vec<Return>,
     pub timeline: Vec<TimelineEntry>,
@@ -70,6 +91,17 @@ impl From<&Order> for OrderView {
             shipping_address: o.shipping_address.clone(),
             lines: o.lines.clone(),
             invoice_number: o.invoice_number.as_ref().map(|n| n.to_string()),
+            due_date: o.due_date,
+            dunning_level: o.dunning.level,
+            dunning_blocked: o.dunning.blocked,
+            dunning: DunningView {
+                level: o.dunning.level,
+                fees: o.dunning.fees,
+                interest: o.dunning.interest,
+                notices: o.dunning.notices.clone(),
+            },
+            locale: o.locale,
+            buyer_reference: o.buyer_reference.clone(),
             fulfillments: o
                 .fulfillment
                 .iter()

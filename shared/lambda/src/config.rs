@@ -82,6 +82,8 @@ pub struct Report {
     pub aws: AwsConfig,
     pub mail_from: String,
     pub finance_email: String,
+    /// For the scheduled collection run (prepayment expiry, dunning).
+    pub collection: oms_domain::collection::CollectionPolicy,
 }
 
 pub fn report(mut env: Env) -> Result<Report, ConfigError> {
@@ -89,6 +91,7 @@ pub fn report(mut env: Env) -> Result<Report, ConfigError> {
         aws: aws(&mut env, &[]),
         mail_from: env.required("OMS_MAIL_FROM"),
         finance_email: env.required("OMS_FINANCE_EMAIL"),
+        collection: config::collection(&mut env),
     };
     env.done().map(|()| report)
 }

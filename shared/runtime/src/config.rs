@@ -7,6 +7,7 @@
 //! Problems are collected, not returned one by one: [`Env::done`] names
 //! every missing or invalid variable at once.
 
+use oms_domain::collection::CollectionPolicy;
 use oms_domain::invoice::Seller;
 use oms_invoice::InvoiceConfig;
 use std::collections::BTreeMap;
@@ -178,7 +179,71 @@ pub fn invoice(env: &mut Env, need: Need) -> InvoiceConfig {
         mail_from: seller.email.clone(),
         seller,
         finance_email: env.optional("OMS_FINANCE_EMAIL"),
+        collection: collection(env),
     }
+}
+
+/// How money is collected: `OMS_PAYMENT_TERMS_DAYS` (14),
+/// `OMS_PREPAYMENT_DAYS` (7), `OMS_DUNNING_DAYS` (`7,21,35`: days after the
+/// due date for levels 1, 2, 3) and `OMS_BASE_RATE` (percent, e.g. `1.27`;
+/// unset: the dated table in the code).
+pub fn collection(env: &mut Env) -> CollectionPolicy {
+    let defaults = CollectionPolicy::default();
+    let days = |env: &mut Env, name: &str, default: u32| {
+        let n = env.number(name, u64::from(default));
+        u32::try_from(n)
+            .ok()
+            .filter(|d| *d <= 3650)
+            .unwrap_or_else(|| {
+                env.invalid(name, "must be a number of days up to 3650");
+                default
+            })
+    };
+    let mut policy = CollectionPolicy {
+        payment_terms_days: days(env, "OMS_PAYMENT_TERMS_DAYS", defaults.payment_terms_days),
+        prepayment_days: days(env, "OMS_PREPAYMENT_DAYS", defaults.prepayment_days),
+        ..defaults
+    };
+    if let Some(v) = env.optional("OMS_DUNNING_DAYS") {
+        let parsed: Vec<u32> = v.split(',').filter_map(|d| d.trim().parse().ok()).collect();
+        match <[u32; 3]>::try_from(parsed) {
+            Ok(d) if d[0] < d[1] && d[1] < d[2] => policy.dunning_days = d,
+            _ => env.invalid(
+                "OMS_DUNNING_DAYS",
+                &format!("must be three rising numbers of days like `7,21,35`, not `{v}`"),
+            ),
+        }
+    }
+    if let Some(v) = env.optional("OMS_BASE_RATE") {
+        match percent_bp(&v) {
+            Some(bp) => policy.base_rate_bp = Some(bp),
+            None => env.invalid(
+                "OMS_BASE_RATE",
+                &format!("must be a percentage like `1.27` or `-0.88`, not `{v}`"),
+            ),
+        }
+    }
+    policy
+}
+
+/// `"1.27"` → 127 basis points.
+fn percent_bp(v: &str) -> Option<i64> {
+    let (negative, digits) = match v.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, v),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty()
+        || fraction.len() > 2
+        || !whole
+            .chars()
+            .chain(fraction.chars())
+            .all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let bp: i64 = format!("{whole}{fraction:0<2}").parse().ok()?;
+    (bp <= 10_000).then_some(if negative { -bp } else { bp })
 }
 
 /// How long an `Idempotency-Key` is remembered (`OMS_IDEMPOTENCY_TTL_HOURS`,

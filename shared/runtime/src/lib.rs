@@ -8,8 +8,10 @@
 //! - [`local`]: the local dispatcher, a thin adapter of [`settle`] onto the
 //!   polling [`Consumer`](oms_domain::ports::Consumer) port. The Lambda
 //!   adapter (`oms-lambda`) is the other one.
+//! - [`housekeeping`]: the daily collection run (prepayment expiry, dunning).
 
 pub mod config;
+pub mod housekeeping;
 pub mod local;
 pub mod settle;
 

@@ -747,7 +747,11 @@ impl Store for DynamoStore {
             .await?;
         items
             .iter()
-            .map(|i| Ok(OrderId(get_s(i, KEY)?.trim_start_matches("order#").to_string())))
+            .map(|i| {
+                Ok(OrderId(
+                    get_s(i, KEY)?.trim_start_matches("order#").to_string(),
+                ))
+            })
             .collect()
     }
 

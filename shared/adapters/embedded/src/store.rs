@@ -127,11 +127,14 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
     }
     match Receivable::of(order) {
         Some(r) => tx
-            .prepare_cached("INSERT OR REPLACE INTO receivables (order_id, summary) VALUES (?1, ?2)")
+            .prepare_cached(
+                "INSERT OR REPLACE INTO receivables (order_id, summary) VALUES (?1, ?2)",
+            )
             .and_then(|mut s| {
                 s.execute(params![
                     order.id.as_str(),
-                    serde_json::to_string(&r).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?
+                    serde_json::to_string(&r)
+                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?
                 ])
             }),
         None if order.invoice_number.is_some() => tx

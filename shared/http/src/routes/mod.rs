@@ -1,3 +1,4 @@
+pub mod finance;
 pub mod invoices;
 pub mod orders;
 pub mod payments;

@@ -37,42 +37,91 @@ pub fn invoice_email(inv: &Invoice, config: &InvoiceConfig) -> Result<RawEmail, 
             seller = inv.seller.name,
         ),
     };
-    let domain = config
-        .mail_from
-        .rsplit('@')
-        .next()
-        .unwrap_or("oms.local")
-        .to_string();
-    let mut message = mail_builder::MessageBuilder::new()
-        .from((inv.seller.name.clone(), config.mail_from.clone()))
-        .to((inv.buyer_name.clone(), inv.buyer_email.clone()))
-        .subject(format!(
+    let mut message = Letter {
+        id: inv.number.to_string(),
+        to_name: &inv.buyer_name,
+        to_email: &inv.buyer_email,
+        subject: format!(
             "{} {} for your order {}",
             document_title(inv),
             inv.number,
             inv.order_id
-        ))
-        .message_id(format!("{}@{domain}", inv.number))
-        .date(inv.issued_at.as_second())
-        .text_body(body)
+        ),
+        body,
+        date: inv.issued_at.as_second(),
+        copy_to_finance: true,
+    }
+    .message(config);
+    message = message
         .attachment("application/pdf", format!("{}.pdf", inv.number), pdf)
         .attachment(
             "application/xml",
             format!("{}.xml", inv.number),
             xml.into_bytes(),
         );
-    let mut recipients = vec![inv.buyer_email.clone()];
-    if let Some(finance) = &config.finance_email {
-        message = message.cc(finance.clone());
-        recipients.push(finance.clone());
+    Letter::finish(
+        message,
+        inv.number.to_string(),
+        &inv.buyer_email,
+        true,
+        config,
+    )
+}
+
+/// A text email from the shop to a customer, copied to finance if asked.
+pub(crate) struct Letter<'a> {
+    /// Stable per content: the Message-ID and the transport's dedupe key.
+    pub id: String,
+    pub to_name: &'a str,
+    pub to_email: &'a str,
+    pub subject: String,
+    pub body: String,
+    /// Seconds since the epoch.
+    pub date: i64,
+    pub copy_to_finance: bool,
+}
+
+impl Letter<'_> {
+    pub fn message(self, config: &InvoiceConfig) -> mail_builder::MessageBuilder<'static> {
+        let domain = config
+            .mail_from
+            .rsplit('@')
+            .next()
+            .unwrap_or("oms.local")
+            .to_string();
+        let mut message = mail_builder::MessageBuilder::new()
+            .from((config.seller.name.clone(), config.mail_from.clone()))
+            .to((self.to_name.to_string(), self.to_email.to_string()))
+            .subject(self.subject)
+            .message_id(format!("{}@{domain}", self.id))
+            .date(self.date)
+            .text_body(self.body);
+        if let (true, Some(finance)) = (self.copy_to_finance, &config.finance_email) {
+            message = message.cc(finance.clone());
+        }
+        message
     }
-    let mime = message
-        .write_to_vec()
-        .map_err(|e| StageError::permanent(format!("building the email: {e}")))?;
-    Ok(RawEmail {
-        id: inv.number.to_string(),
-        from: config.mail_from.clone(),
-        recipients,
-        mime,
-    })
+
+    /// The MIME bytes and the envelope recipients.
+    pub fn finish(
+        message: mail_builder::MessageBuilder<'_>,
+        id: String,
+        to_email: &str,
+        copy_to_finance: bool,
+        config: &InvoiceConfig,
+    ) -> Result<RawEmail, StageError> {
+        let mut recipients = vec![to_email.to_string()];
+        if let (true, Some(finance)) = (copy_to_finance, &config.finance_email) {
+            recipients.push(finance.clone());
+        }
+        let mime = message
+            .write_to_vec()
+            .map_err(|e| StageError::permanent(format!("building the email: {e}")))?;
+        Ok(RawEmail {
+            id,
+            from: config.mail_from.clone(),
+            recipients,
+            mime,
+        })
+    }
 }

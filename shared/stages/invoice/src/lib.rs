@@ -2,7 +2,9 @@
 //! series, written in the same atomic change as the invoice itself (so
 //! numbers are gap-free and unique), then the PDF is emailed.
 
+pub mod dunning;
 mod email;
+mod notices;
 mod pdf;
 mod ubl;
 
@@ -11,6 +13,7 @@ pub use pdf::render_pdf;
 pub use ubl::render_ubl;
 
 use jiff::Timestamp;
+use oms_domain::collection::{business_date, due_date, CollectionPolicy};
 use oms_domain::event::{Envelope, EventType};
 use oms_domain::invoice::{build_credit_note, build_invoice, Invoice, Seller};
 use oms_domain::order::{Order, OrderStatus};
@@ -74,6 +77,8 @@ pub struct InvoiceConfig {
     pub seller: Seller,
     pub mail_from: String,
     pub finance_email: Option<String>,
+    /// Payment terms, prepayment deadline, dunning days and base rate.
+    pub collection: CollectionPolicy,
 }
 
 /// Consumer of the invoice queue: `OrderShipped` gets the invoice,
@@ -90,8 +95,16 @@ where
 {
     let order = event.require_order()?;
     let issued = match event.event_type {
-        EventType::OrderShipped => {
-            issue_invoice(store, order, &config.seller, Timestamp::now()).await?
+        EventType::OrderShipped => issue_invoice(store, order, config, Timestamp::now()).await?,
+        EventType::DunningNoticeDue => {
+            let level = event
+                .payload
+                .dunning_level
+                .ok_or_else(|| StageError::permanent("DunningNoticeDue without dunning_level"))?;
+            return dunning::send_notice(store, mailer, config, order, level).await;
+        }
+        EventType::PrepaymentExpired => {
+            return notices::send_prepayment_expired(store, mailer, config, order).await;
         }
         EventType::OrderReturned => {
             let return_id = event
@@ -128,9 +141,10 @@ pub enum Issued {
 pub async fn issue_invoice<S: Store + ?Sized>(
     store: &S,
     id: &OrderId,
-    seller: &Seller,
+    config: &InvoiceConfig,
     now: Timestamp,
 ) -> Result<Issued, StageError> {
+    let seller = &config.seller;
     let year = now.to_zoned(jiff::tz::TimeZone::UTC).year();
     let series = &InvoiceNumber::series(year);
     update_order(
@@ -149,8 +163,10 @@ pub async fn issue_invoice<S: Store + ?Sized>(
             }
             let issued = with_next_number(store, series, |sequence| {
                 let number = InvoiceNumber::new(year, sequence);
-                let invoice = build_invoice(&order, number.clone(), now, seller.clone());
                 let mut next = next_version(&order);
+                next.due_date =
+                    due_date(order.payment_method, business_date(now), &config.collection);
+                let invoice = build_invoice(&next, number.clone(), now, seller.clone());
                 next.invoice_number = Some(number);
                 next.note("invoiced", now);
                 let changes = ChangeSet {

@@ -207,6 +207,9 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         DocumentKind::Invoice => {
             total_row(&mut w, "Paid", money(inv.amount_paid), false);
             total_row(&mut w, "Amount due", money(inv.amount_due), true);
+            if let Some(due) = inv.due_date {
+                total_row(&mut w, "Due date", due.to_string(), false);
+            }
         }
         DocumentKind::CreditNote { corrects, .. } => {
             total_row(&mut w, "Amount credited", money(inv.total), true);
@@ -224,10 +227,15 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         &inv.seller.iban,
         inv.amount_due > 0 && inv.kind == DocumentKind::Invoice,
     ) {
+        let quote = inv
+            .payment_reference
+            .as_deref()
+            .map(oms_domain::payment_reference::printed)
+            .unwrap_or_else(|| inv.number.to_string());
+        let by = inv.due_date.map(|d| format!(" by {d}")).unwrap_or_default();
         footer.push(format!(
-            "Please transfer {} to IBAN {iban}, quoting {}.",
+            "Please transfer {} to IBAN {iban}{by}, quoting {quote}.",
             money(inv.amount_due),
-            inv.number
         ));
     }
     for line in footer {

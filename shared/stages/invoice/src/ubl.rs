@@ -154,6 +154,9 @@ pub fn render_ubl(inv: &Invoice) -> String {
         None,
         &inv.issued_at.strftime("%Y-%m-%d").to_string(),
     );
+    if let (Some(due), None) = (inv.due_date, credit_of) {
+        x.leaf("cbc:DueDate", None, &due.to_string());
+    }
     x.leaf(type_code_tag, None, type_code);
     x.leaf("cbc:DocumentCurrencyCode", None, c.as_str());
     x.leaf("cbc:BuyerReference", None, inv.order_id.as_str());
@@ -210,13 +213,28 @@ pub fn render_ubl(inv: &Invoice) -> String {
             None,
             payment_means_code(inv.payment_method, s.iban.is_some()),
         );
-        x.leaf("cbc:PaymentID", None, inv.number.as_str());
+        x.leaf(
+            "cbc:PaymentID",
+            None,
+            inv.payment_reference
+                .as_deref()
+                .unwrap_or(inv.number.as_str()),
+        );
         if let Some(iban) = &s.iban {
             x.open("cac:PayeeFinancialAccount");
             x.leaf("cbc:ID", None, iban);
             x.close("cac:PayeeFinancialAccount");
         }
         x.close("cac:PaymentMeans");
+        if let Some(due) = inv.due_date {
+            x.open("cac:PaymentTerms");
+            x.leaf(
+                "cbc:Note",
+                None,
+                &format!("Payable without deduction by {due}."),
+            );
+            x.close("cac:PaymentTerms");
+        }
     }
 
     for t in &inv.tax_totals {
@@ -380,6 +398,8 @@ mod tests {
             customer: Customer {
                 email: "erika@example.com".into(),
                 name: "Erika".into(),
+                company: None,
+                vat_id: None,
             },
             billing_address: address.clone(),
             shipping_address: address,
@@ -402,6 +422,10 @@ mod tests {
                 event: "captured".into(),
             }],
             returns: Vec::new(),
+            locale: Default::default(),
+            buyer_reference: None,
+            due_date: None,
+            dunning: Default::default(),
         }
     }
 

@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType, Payload};
-use oms_domain::order::Order;
+use oms_domain::order::{Order, OrderStatus};
 use oms_domain::order_write::{next_version, update_order, OrderKey, Round};
 use oms_domain::payment::{book, MismatchKind, PaymentEvent, PaymentEventKind};
 use oms_domain::paypal;
@@ -14,6 +14,8 @@ use oms_domain::ports::{
 };
 use oms_domain::signature::{verify, SignatureError};
 use oms_domain::{stripe, FieldError, OrderId, StageError, StoreError};
+
+pub mod bank;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -95,6 +97,16 @@ async fn store_event<S: Store + ?Sized>(
 ) -> Result<Receipt, WebhookError> {
     let raw = String::from_utf8(body.to_vec())
         .map_err(|_| WebhookError::Invalid(FieldError::general("body is not UTF-8")))?;
+    match store.commit(event_changes(event, raw, now)).await {
+        Ok(()) => Ok(Receipt::Stored),
+        Err(CommitError::Conflict(Conflict::DuplicatePaymentEvent)) => Ok(Receipt::Duplicate),
+        Err(CommitError::Conflict(c)) => Err(StoreError::unavailable(c.to_string()).into()),
+        Err(CommitError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// The change that stores a provider event and queues its booking.
+pub(crate) fn event_changes(event: PaymentEvent, raw: String, now: Timestamp) -> ChangeSet {
     let order_id = event.order_id.clone().map(OrderId);
     let message = Envelope::new(
         EventType::PaymentEventReceived,
@@ -107,7 +119,7 @@ async fn store_event<S: Store + ?Sized>(
         provider_event_id: Some(event.event_id.clone()),
         ..Payload::default()
     });
-    let changes = ChangeSet {
+    ChangeSet {
         payment_event: Some(StoredPaymentEvent {
             event,
             raw,
@@ -115,12 +127,6 @@ async fn store_event<S: Store + ?Sized>(
         }),
         events: vec![message],
         ..ChangeSet::default()
-    };
-    match store.commit(changes).await {
-        Ok(()) => Ok(Receipt::Stored),
-        Err(CommitError::Conflict(Conflict::DuplicatePaymentEvent)) => Ok(Receipt::Duplicate),
-        Err(CommitError::Conflict(c)) => Err(StoreError::unavailable(c.to_string()).into()),
-        Err(CommitError::Store(e)) => Err(e.into()),
     }
 }
 
@@ -197,11 +203,7 @@ pub async fn book_payment_event<S: Store + ?Sized>(
                 commit_booking(store, unknown_order.clone()).await?;
                 return Ok(Round::Done(()));
             };
-            let void = matches!(
-                order.status,
-                oms_domain::order::OrderStatus::Cancelled
-                    | oms_domain::order::OrderStatus::Rejected
-            );
+            let void = matches!(order.status, OrderStatus::Cancelled | OrderStatus::Rejected);
             // Measured against what is owed: a credit note for returned goods
             // lowers it, and what was paid beyond is due back to the customer.
             let booking = book(
@@ -213,9 +215,16 @@ pub async fn book_payment_event<S: Store + ?Sized>(
             );
             let mut next = next_version(&order);
             next.ledger = booking.ledger;
+            let bank = stored.event.provider == bank::PROVIDER;
             match &stored.event.kind {
+                PaymentEventKind::Received { .. } if booking.amount != 0 && bank => {
+                    next.note("bank_transfer_received", now)
+                }
                 PaymentEventKind::Received { .. } if booking.amount != 0 => {
                     next.note("payment_received", now)
+                }
+                PaymentEventKind::Returned { .. } if booking.amount != 0 => {
+                    next.note("bank_transfer_returned", now)
                 }
                 PaymentEventKind::Refunded { .. } | PaymentEventKind::Refund { .. }
                     if booking.amount < 0 =>
@@ -261,10 +270,18 @@ pub async fn book_payment_event<S: Store + ?Sized>(
                 }
                 _ => None,
             };
+            // A prepayment paid in full goes to the warehouse now.
+            let mut events = Vec::new();
+            if next.status == OrderStatus::AwaitingPayment && next.invoice_due() == 0 {
+                next.transition(OrderStatus::Reserved, now)
+                    .map_err(StageError::permanent)?;
+                events.push(Envelope::for_order(EventType::OrderReserved, &next, now));
+            }
             let changes = ChangeSet {
                 ledger,
                 mismatches,
                 payment_intent,
+                events,
                 payment_event_booked: booked_mark.clone(),
                 ..ChangeSet::order_update(next, order.version)
             };

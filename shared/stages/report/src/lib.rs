@@ -5,7 +5,7 @@ use jiff::tz::TimeZone;
 use oms_domain::error::StoreErrorKind;
 use oms_domain::money::format_minor;
 use oms_domain::ports::{Mailer, RawEmail, Store};
-use oms_domain::report::DailyReport;
+use oms_domain::report::{receivables_report, DailyReport, ReceivablesReport};
 use oms_domain::{Currency, StageError, StoreError};
 use std::collections::BTreeMap;
 
@@ -31,6 +31,16 @@ pub async fn daily_report<S: Store + ?Sized>(
         .daily_facts(start.timestamp(), end.timestamp())
         .await?;
     Ok(facts.into_report(date.to_string()))
+}
+
+/// Open receivables in `currency`, aged on `date`.
+pub async fn receivables<S: Store + ?Sized>(
+    store: &S,
+    date: Date,
+    currency: &str,
+) -> Result<ReceivablesReport, StoreError> {
+    let open = store.receivables().await?;
+    Ok(receivables_report(&open, date, currency))
 }
 
 /// A SKU that backordered orders wait for, and how many units to order.
@@ -93,6 +103,7 @@ fn amounts(per_currency: &BTreeMap<String, i64>) -> String {
 pub fn report_email(
     report: &DailyReport,
     reorder: &[ReorderLine],
+    receivables: &[ReceivablesReport],
     mail: &ReportMail,
 ) -> Result<RawEmail, StageError> {
     let lead = match &report.order_lead_time_seconds {
@@ -132,6 +143,9 @@ pub fn report_email(
             ));
         }
     }
+    for r in receivables.iter().filter(|r| !r.orders.is_empty()) {
+        body.push_str(&receivables_table(r));
+    }
     let json = serde_json::to_vec_pretty(report).map_err(StageError::permanent)?;
     let mime = mail_builder::MessageBuilder::new()
         .from(mail.from.clone())
@@ -153,6 +167,46 @@ pub fn report_email(
     })
 }
 
+/// The receivables report as text: buckets, then each order.
+pub fn receivables_table(r: &ReceivablesReport) -> String {
+    let money = |m: i64| match Currency::parse(&r.currency) {
+        Ok(c) => format_minor(m, c),
+        Err(_) => format!("{m} {}", r.currency),
+    };
+    let b = &r.buckets;
+    let mut out = format!(
+        "\nOpen receivables {currency} on {date}: {open}\n\
+         \x20 not due {nd} | 1-30 days {a} | 31-60 days {b2} | 61-90 days {c} | over 90 days {d}\n\
+         \x20 {:<30} {:<16} {:<10} {:>16} {:>5} {:>5}\n",
+        "order",
+        "invoice",
+        "due",
+        "amount due",
+        "days",
+        "level",
+        currency = r.currency,
+        date = r.date,
+        open = money(r.open),
+        nd = money(b.not_due),
+        a = money(b.d1_30),
+        b2 = money(b.d31_60),
+        c = money(b.d61_90),
+        d = money(b.over_90),
+    );
+    for o in &r.orders {
+        out.push_str(&format!(
+            "  {:<30} {:<16} {:<10} {:>16} {:>5} {:>5}\n",
+            o.order_id,
+            o.invoice_number.as_deref().unwrap_or("-"),
+            o.due_date.as_deref().unwrap_or("-"),
+            money(o.amount_due),
+            o.days_overdue,
+            o.dunning_level
+        ));
+    }
+    out
+}
+
 /// Computes the report of `date` and emails it to finance.
 pub async fn email_daily_report<S, M>(
     store: &S,
@@ -166,7 +220,17 @@ where
 {
     let report = daily_report(store, date).await?;
     let reorder = reorder_list(store).await?;
-    mailer.send(report_email(&report, &reorder, mail)?).await?;
+    let open = store.receivables().await?;
+    let mut currencies: Vec<&str> = open.iter().map(|r| r.currency.as_str()).collect();
+    currencies.sort();
+    currencies.dedup();
+    let receivables: Vec<ReceivablesReport> = currencies
+        .into_iter()
+        .map(|c| receivables_report(&open, date, c))
+        .collect();
+    mailer
+        .send(report_email(&report, &reorder, &receivables, mail)?)
+        .await?;
     Ok(report)
 }
 
@@ -195,7 +259,22 @@ mod tests {
             backordered: 3,
             to_order: 3,
         }];
-        let email = report_email(&report, &reorder, &mail).unwrap();
+        let open = [oms_domain::collection::Receivable {
+            order_id: oms_domain::OrderId("ord_LATE".into()),
+            currency: "EUR".into(),
+            invoice_number: Some("INV-2026-000001".into()),
+            due_date: Some("2026-11-01".parse().unwrap()),
+            amount_due: 4200,
+            invoice_due: 4200,
+            dunning_level: 1,
+            dunning_blocked: false,
+        }];
+        let receivables = [receivables_report(
+            &open,
+            "2026-11-26".parse().unwrap(),
+            "EUR",
+        )];
+        let email = report_email(&report, &reorder, &receivables, &mail).unwrap();
         let text = String::from_utf8(email.mime).unwrap();
         assert_eq!(email.id, "report-2026-11-26");
         assert!(text.contains("Subject: Daily report 2026-11-26"));
@@ -207,6 +286,16 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("filename=\"report-2026-11-26.json\""));
+        assert!(
+            text.contains("Open receivables EUR on 2026-11-26: 42.00 EUR"),
+            "{text}"
+        );
+        let table = receivables_table(&receivables[0]);
+        assert!(table.contains("1-30 days 42.00 EUR"), "{table}");
+        assert!(
+            table.contains("ord_LATE                       INV-2026-000001  2026-11-01        42.00 EUR    25     1"),
+            "{table}"
+        );
     }
 
     #[test]

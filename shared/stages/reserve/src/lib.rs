@@ -63,7 +63,8 @@ pub async fn reserve_order<S: Store + ?Sized>(
             }
             let mut next = next_version(&order);
             // Prepayment: the units are held, the warehouse waits for the money.
-            let prepay = order.payment_method == PaymentMethod::BankTransfer && order.amount_due() > 0;
+            let prepay =
+                order.payment_method == PaymentMethod::BankTransfer && order.amount_due() > 0;
             let status = if prepay {
                 OrderStatus::AwaitingPayment
             } else {
