@@ -135,12 +135,27 @@ impl StreamRelay {
                 done.insert(shard);
                 continue;
             };
-            let out = streams
-                .get_records()
-                .shard_iterator(iterator)
-                .send()
-                .await
-                .map_err(|e| sdk_err("reading the stream", e))?;
+            let out = match streams.get_records().shard_iterator(iterator).send().await {
+                Ok(out) => out,
+                // An iterator lives 15 minutes, and one behind the stream's
+                // retention (or one DynamoDB Local has trimmed) can never be
+                // read again: open the shard afresh from its oldest record
+                // (some events are sent again; consumers are idempotent).
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_expired_iterator_exception() || s.is_trimmed_data_access_exception()
+                    }) =>
+                {
+                    tracing::warn!(
+                        shard,
+                        "stream iterator expired or trimmed; reopening the shard"
+                    );
+                    iterators.remove(&shard);
+                    *last_describe = std::time::Instant::now() - Duration::from_secs(60);
+                    continue;
+                }
+                Err(e) => return Err(sdk_err("reading the stream", e)),
+            };
             let mut events = Vec::new();
             for r in out.records.unwrap_or_default() {
                 if let Some(d) = r.dynamodb {
