@@ -316,7 +316,7 @@ async fn prepayment_expires(h: &Harness, store: &dyn Store) {
         .into_iter()
         .flat_map(|c| c.prepayments_expired)
         .collect();
-    assert_eq!(expired, [id.clone()], "cancelled once");
+    assert_eq!(expired, std::slice::from_ref(&id), "cancelled once");
     let o = h.order(&id).await;
     assert_eq!(o["status"], "cancelled");
     assert!(o["timeline"]
