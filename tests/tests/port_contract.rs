@@ -5,14 +5,16 @@
 
 use jiff::Timestamp;
 use oms_aws::{DynamoStore, SqsQueues, StreamRelay};
+use oms_domain::bank::{BankTransaction, BankTxStatus};
 use oms_domain::catalog::SkuUpdate;
 use oms_domain::event::{Envelope, EventType, QueueName};
 use oms_domain::invoice::{build_invoice, Seller};
 use oms_domain::order::fixtures::sample_order;
-use oms_domain::order::{Order, OrderStatus};
+use oms_domain::order::{Order, OrderStatus, PaymentMethod};
+use oms_domain::payment_reference::for_order;
 use oms_domain::ports::{
-    ChangeSet, CommitError, Conflict, Consumer, IdempotencyRecord, InvoiceWrite, OrderWrite,
-    Publisher, StockChange, Store,
+    BankTransactionWrite, ChangeSet, CommitError, Conflict, Consumer, IdempotencyRecord,
+    InvoiceWrite, OrderWrite, Publisher, StockChange, Store,
 };
 use oms_domain::{InvoiceNumber, OrderId, Sku, TaxRate};
 use oms_embedded::{Embedded, QueueSettings};
@@ -84,6 +86,9 @@ on_both_backends!(
     events_of_a_change_set_reach_their_queue,
     queues_retry_then_dead_letter,
     the_daily_facts_count_what_happened,
+    transfer_orders_are_found_by_their_payment_reference,
+    receivables_and_awaiting_orders_are_listed_as_they_change,
+    a_bank_transaction_is_recorded_once_and_assigned_once,
 );
 
 fn sku(s: &str) -> Sku {
@@ -673,4 +678,147 @@ async fn the_daily_facts_count_what_happened(b: Backend) {
         .await
         .unwrap();
     assert_eq!((before.orders_captured, before.invoices_issued), (0, 0));
+}
+
+async fn transfer_orders_are_found_by_their_payment_reference(b: Backend) {
+    let mut transfer = order("REFTRANSFER0000000000000001", &[("MUG", 1)]);
+    transfer.payment_method = PaymentMethod::BankTransfer;
+    let mut invoice = order("REFINVOICE00000000000000001", &[("MUG", 1)]);
+    invoice.payment_method = PaymentMethod::Invoice;
+    let card = order("REFCARD000000000000000000001", &[("MUG", 1)]);
+    for o in [&transfer, &invoice, &card] {
+        b.store.commit(new_order(o)).await.unwrap();
+    }
+    for o in [&transfer, &invoice] {
+        let rf = for_order(&o.id);
+        assert_eq!(
+            b.store.order_of_payment_reference(&rf).await.unwrap(),
+            Some(o.id.clone())
+        );
+    }
+    // Card orders are paid at checkout: no index entry is written for them.
+    assert_eq!(
+        b.store
+            .order_of_payment_reference(&for_order(&card.id))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn receivables_and_awaiting_orders_are_listed_as_they_change(b: Backend) {
+    stock(&b, "MUG", 10).await;
+    let mut waiting = order("AWAIT", &[("MUG", 1)]);
+    waiting.payment_method = PaymentMethod::BankTransfer;
+    b.store.commit(new_order(&waiting)).await.unwrap();
+    assert!(b.store.orders_awaiting_payment().await.unwrap().is_empty());
+    let mut next = waiting.clone();
+    next.version += 1;
+    next.transition(OrderStatus::AwaitingPayment, Timestamp::now())
+        .unwrap();
+    b.store
+        .commit(ChangeSet {
+            stock: reserve(&next),
+            ..ChangeSet::order_update(next.clone(), waiting.version)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        b.store.orders_awaiting_payment().await.unwrap(),
+        [waiting.id.clone()]
+    );
+
+    // Invoiced and unpaid: a receivable with its due date and level.
+    let mut billed = order("BILLED", &[("MUG", 1)]);
+    billed.payment_method = PaymentMethod::Invoice;
+    b.store.commit(new_order(&billed)).await.unwrap();
+    assert!(b.store.receivables().await.unwrap().is_empty());
+    let mut invoiced = billed.clone();
+    invoiced.version += 1;
+    invoiced.invoice_number = Some(InvoiceNumber::new(2026, 77));
+    invoiced.due_date = Some("2026-12-10".parse().unwrap());
+    invoiced.dunning.level = 1;
+    b.store
+        .commit(ChangeSet::order_update(invoiced.clone(), billed.version))
+        .await
+        .unwrap();
+    let open = b.store.receivables().await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].order_id, billed.id);
+    assert_eq!(open[0].amount_due, billed.total);
+    assert_eq!(open[0].due_date, invoiced.due_date);
+    assert_eq!(open[0].dunning_level, 1);
+    assert_eq!(open[0].invoice_number.as_deref(), Some("INV-2026-000077"));
+
+    // Paid in full: no longer open.
+    let mut paid = invoiced.clone();
+    paid.version += 1;
+    paid.ledger.received = paid.total;
+    b.store
+        .commit(ChangeSet::order_update(paid, invoiced.version))
+        .await
+        .unwrap();
+    assert!(b.store.receivables().await.unwrap().is_empty());
+}
+
+async fn a_bank_transaction_is_recorded_once_and_assigned_once(b: Backend) {
+    let item = oms_domain::bank::BankItem {
+        key: "ACCT-REF-1".into(),
+        booked: true,
+        credit: true,
+        reversal: false,
+        return_reason: None,
+        amount: 4200,
+        currency: "EUR".into(),
+        booked_on: Some("2026-12-01".parse().unwrap()),
+        debtor_name: Some("K. Unbekannt".into()),
+        debtor_iban: None,
+        structured_reference: None,
+        remittance: "Danke".into(),
+    };
+    let t = BankTransaction::new("STMT-1", &item, BankTxStatus::Unmatched);
+    let record = |t: BankTransaction, expected| ChangeSet {
+        bank_transaction: Some(BankTransactionWrite {
+            transaction: t,
+            expected,
+        }),
+        ..ChangeSet::default()
+    };
+    b.store.commit(record(t.clone(), None)).await.unwrap();
+    assert!(matches!(
+        b.store.commit(record(t.clone(), None)).await,
+        Err(CommitError::Conflict(Conflict::BankTransactionTaken))
+    ));
+    assert_eq!(
+        b.store.bank_transaction("ACCT-REF-1").await.unwrap(),
+        Some(t.clone())
+    );
+    assert_eq!(
+        b.store.unmatched_bank_transactions().await.unwrap(),
+        [t.clone()]
+    );
+
+    let mut assigned = t.clone();
+    assigned.status = BankTxStatus::Assigned;
+    assigned.order_id = Some(OrderId("ord_X".into()));
+    b.store
+        .commit(record(assigned.clone(), Some(BankTxStatus::Unmatched)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        b.store
+            .commit(record(assigned.clone(), Some(BankTxStatus::Unmatched)))
+            .await,
+        Err(CommitError::Conflict(Conflict::BankTransactionTaken))
+    ));
+    assert!(b
+        .store
+        .unmatched_bank_transactions()
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        b.store.bank_transaction("ACCT-REF-1").await.unwrap(),
+        Some(assigned)
+    );
 }

@@ -4,8 +4,8 @@
 //!
 //! Read with `roxmltree` by local element names, so one reader serves every
 //! schema version: the versions differ in where a few elements sit (`Sts`
-//! became `Sts/Cd` in .09, the debtor's name moved under `Pty` in .08, a
-//! transaction's amount moved from `AmtDtls/TxAmt/Amt` to `Amt` in .04),
+//! holds a code or a `Cd` element, the other party's name sits in `Nm` or
+//! in `Pty/Nm`, a transaction's amount in `AmtDtls/TxAmt/Amt` or in `Amt`),
 //! and the reader looks in each place.
 
 use jiff::civil::Date;
@@ -184,7 +184,7 @@ fn read_entry(
     let (amount, currency) = amount_of(amount_node, account_currency)?;
     let credit = credit_of(entry)?.ok_or("CdtDbtInd is missing")?;
     let reversal = text(entry, &["RvslInd"]).is_some_and(|v| v == "true" || v == "1");
-    // .02 to .08: <Sts>BOOK</Sts>; .09 on: <Sts><Cd>BOOK</Cd></Sts>.
+    // Older versions: <Sts>BOOK</Sts>; newer: <Sts><Cd>BOOK</Cd></Sts>.
     let status = text(entry, &["Sts"]).or_else(|| text(entry, &["Sts", "Cd"]));
     let booked = status.as_deref() == Some("BOOK");
     let booked_on = text(entry, &["BookgDt", "Dt"])

@@ -2,6 +2,7 @@
 //! refuse, it never panics. (Request bodies, Stripe and PayPal events,
 //! signature headers and certificates, queue messages.)
 
+use oms_domain::bank;
 use oms_domain::event::Envelope;
 use oms_domain::new_order::{parse_json, OrderRequest};
 use oms_domain::payment_reference;
@@ -31,6 +32,23 @@ const PAYPAL: &str = r#"{"id": "WH-1", "event_type": "PAYMENT.CAPTURE.COMPLETED"
 
 const REFUND: &str = r#"{"id": "evt_2", "type": "charge.refunded",
  "data": {"object": {"id": "ch_1", "amount_refunded": 500, "currency": "eur", "metadata": {"order_id": "ord_1"}}}}"#;
+
+const CAMT053: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>M1</MsgId></GrpHdr><Stmt><Id>S1</Id><Acct><Id><IBAN>DE02120300000000202051</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Ntry><Amt Ccy="EUR">28.93</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-12-01</Dt></BookgDt><AcctSvcrRef>A1</AcctSvcrRef>
+<NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Erika</Nm></Dbtr></RltdPties><RmtInf><Strd><CdtrRefInf><Ref>RF18539007547034</Ref></CdtrRefInf></Strd></RmtInf></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">30.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><AcctSvcrRef>B1</AcctSvcrRef><NtryDtls><Btch><NbOfTxs>2</NbOfTxs></Btch>
+<TxDtls><Refs><EndToEndId>E1</EndToEndId></Refs><AmtDtls><TxAmt><Amt Ccy="EUR">10.00</Amt></TxAmt></AmtDtls><RmtInf><Ustrd>INV-2026-000017</Ustrd></RmtInf></TxDtls>
+<TxDtls><Refs><EndToEndId>E2</EndToEndId></Refs><AmtDtls><TxAmt><Amt Ccy="EUR">20.00</Amt></TxAmt></AmtDtls><RmtInf><Ustrd>ord_01JDZ8Q5XK3M4N5P</Ustrd><Ustrd>6Q7R8S9T0V</Ustrd></RmtInf></TxDtls>
+</NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>"#;
+
+const CAMT054: &str = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><BkToCstmrDbtCdtNtfctn>
+<GrpHdr><MsgId>N1</MsgId></GrpHdr><Ntfctn><Id>N1-1</Id><Acct><Id><IBAN>DE02120300000000202051</IBAN></Id></Acct>
+<Ntry><NtryRef>R1</NtryRef><Amt Ccy="EUR">28.93</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+<NtryDtls><TxDtls><Amt Ccy="EUR">28.93</Amt><RltdPties><Cdtr><Pty><Nm>Erika</Nm></Pty></Cdtr></RltdPties>
+<RmtInf><Ustrd>RF18 5390 0754 7034</Ustrd></RmtInf><RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>
+</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"#;
 
 /// `base` with some bytes replaced, some removed and some inserted.
 fn mutated(base: &'static str) -> impl Strategy<Value = Vec<u8>> {
@@ -175,7 +193,66 @@ proptest! {
     }
 
     #[test]
+    fn bank_statements_never_panic(body in prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..512),
+        mutated(CAMT053),
+        mutated(CAMT054),
+    ]) {
+        // It may refuse; what it accepts is whole: amounts not negative,
+        // currencies named, every transaction with a key.
+        if let Ok(statement) = bank::parse_statement(&body) {
+            for t in &statement.transactions {
+                prop_assert!(t.amount >= 0);
+                prop_assert!(!t.currency.is_empty());
+                prop_assert!(!t.key.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn statement_values_may_be_anything(value in ".{0,40}", at in 0usize..6) {
+        let targets = ["28.93", "CRDT", "BOOK", "A1", "RF18539007547034", "EUR"];
+        let xml = CAMT053.replacen(targets[at], &quick_escape(&value), 1);
+        let _ = bank::parse_statement(xml.as_bytes());
+    }
+
+    #[test]
+    fn remittance_text_never_panics(text in ".{0,200}") {
+        let _ = bank::candidates(&text);
+    }
+
+    #[test]
     fn queue_messages_never_panic(body in ".{0,400}") {
         let _ = Envelope::from_json(&body);
     }
+}
+
+fn quick_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;")
+}
+
+#[test]
+fn the_sample_statements_read_as_expected() {
+    let s = bank::parse_statement(CAMT053.as_bytes()).unwrap();
+    assert_eq!((s.id.as_str(), s.version), ("M1", 2));
+    let keys: Vec<&str> = s.transactions.iter().map(|t| t.key.as_str()).collect();
+    assert_eq!(keys, ["A1", "B1/E1", "B1/E2"]);
+    let amounts: Vec<i64> = s.transactions.iter().map(|t| t.amount).collect();
+    assert_eq!(amounts, [2893, 1000, 2000]);
+    assert_eq!(
+        s.transactions[0].structured_reference.as_deref(),
+        Some("RF18539007547034")
+    );
+    assert_eq!(s.transactions[0].debtor_name.as_deref(), Some("Erika"));
+    assert_eq!(
+        s.transactions[2].remittance,
+        "ord_01JDZ8Q5XK3M4N5P 6Q7R8S9T0V"
+    );
+    let n = bank::parse_statement(CAMT054.as_bytes()).unwrap();
+    assert_eq!(n.version, 8);
+    let r = &n.transactions[0];
+    assert!(r.booked && !r.credit && r.is_return());
+    assert_eq!(r.return_reason.as_deref(), Some("AC04"));
+    assert_eq!(r.debtor_name.as_deref(), Some("Erika"));
+    assert_eq!(r.currency, "EUR", "from the amount");
 }
