@@ -795,7 +795,7 @@ async fn a_bank_transaction_is_recorded_once_and_assigned_once(b: Backend) {
     );
     assert_eq!(
         b.store.unmatched_bank_transactions().await.unwrap(),
-        [t.clone()]
+        std::slice::from_ref(&t)
     );
 
     let mut assigned = t.clone();

@@ -60,6 +60,20 @@ enum Command {
         #[arg(long, default_value = "embedded")]
         backend: BackendKind,
     },
+    /// Figures of the money side: importing a bank statement of `--entries`
+    /// entries (time, peak memory, request units on AWS) and a dunning run
+    /// over `--open` open invoices.
+    BenchCollection {
+        #[arg(long, default_value_t = 10_000)]
+        entries: usize,
+        #[arg(long, default_value_t = 100_000)]
+        open: u64,
+        /// Parent folder of the bench's fresh data dir (default: the system temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value = "embedded")]
+        backend: BackendKind,
+    },
     /// Bank statements (camt.053/054) for a data dir.
     Bank {
         #[command(subcommand)]
@@ -220,6 +234,28 @@ async fn run() -> Result<()> {
                 },
             };
             let result = oms::bench::run(orders, concurrency, dir.clone(), backend).await;
+            let _ = std::fs::remove_dir_all(&dir);
+            result?;
+        }
+        Command::BenchCollection {
+            entries,
+            open,
+            dir,
+            backend,
+        } => {
+            anyhow::ensure!(entries > 0, "--entries must be at least 1");
+            let name = fresh_dir("bench-collection")
+                .file_name()
+                .map(|n| n.to_owned())
+                .unwrap_or_default();
+            let dir = dir.unwrap_or_else(std::env::temp_dir).join(name);
+            let backend = match backend {
+                BackendKind::Embedded => oms::config::Backend::Embedded,
+                BackendKind::Aws => oms::config::Backend::Aws {
+                    prefix: format!("oms-bench-{}", jiff::Timestamp::now().as_second()),
+                },
+            };
+            let result = oms::bench_collection::run(entries, open, &dir, backend).await;
             let _ = std::fs::remove_dir_all(&dir);
             result?;
         }

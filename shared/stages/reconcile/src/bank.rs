@@ -4,6 +4,7 @@
 //! apart is kept for finance to assign. Never booked by guess: amount and
 //! name only make suggestions.
 
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use oms_domain::bank::{
     candidates, normalize, parse_statement, BankItem, BankTransaction, BankTxStatus, Candidate,
@@ -56,63 +57,93 @@ pub enum Match {
     None,
 }
 
+/// How many transactions of a statement are matched and booked at once:
+/// the lookups and writes of one wait on the store, not on the CPU.
+const IN_FLIGHT: usize = 16;
+/// How many transactions' futures exist at a time.
+const CHUNK: usize = 512;
+
+/// What became of one transaction.
+enum Outcome {
+    Booked,
+    Ignored,
+    Duplicate,
+    /// Nobody's: to be recorded with suggestions (which need the open list).
+    NoMatch(Vec<OrderId>),
+}
+
 /// Reads, matches and books a camt.053/054 statement. A statement that
 /// cannot be read books nothing. Importing it again books nothing twice.
+/// Transactions are independent (each is recorded once by its key, each
+/// booking is an optimistic write on its order), so several are handled at
+/// once.
 pub async fn import_statement<S: Store + ?Sized>(
     store: &S,
     xml: &[u8],
     now: Timestamp,
 ) -> Result<ImportSummary, BankError> {
     let statement = parse_statement(xml).map_err(BankError::Invalid)?;
+    let statement_id = statement.id.as_str();
     let mut summary = ImportSummary {
         statement_id: statement.id.clone(),
         ..ImportSummary::default()
     };
-    let mut open: Option<Vec<(OrderId, String, i64)>> = None;
-    for item in &statement.transactions {
-        summary.entries += 1;
-        let ours = item.booked && (item.credit && !item.reversal || item.is_return());
-        if !ours {
-            summary.ignored += 1;
-            continue;
-        }
-        if store.bank_transaction(&item.key).await?.is_some() {
-            summary.duplicates += 1;
-            continue;
-        }
-        let recorded = match find_order(store, item).await? {
-            Match::One(order) => {
-                let mut t = BankTransaction::new(&statement.id, item, BankTxStatus::Booked);
-                t.order_id = Some(order);
-                let booked = record(store, t, None, now).await?;
-                if booked {
-                    summary.booked += 1;
-                }
-                booked
-            }
-            found => {
-                let mut t = BankTransaction::new(&statement.id, item, BankTxStatus::Unmatched);
-                t.suggestions = match found {
-                    Match::Several(orders) => orders,
-                    _ => {
-                        if open.is_none() {
-                            open = Some(open_amounts(store).await?);
-                        }
-                        suggest(open.as_deref().unwrap_or_default(), item)
-                    }
-                };
-                let kept = record(store, t, None, now).await?;
-                if kept {
-                    summary.unmatched += 1;
-                }
-                kept
-            }
-        };
-        if !recorded {
-            // Another import recorded it in the meantime.
-            summary.duplicates += 1;
+    let transactions = statement.transactions.as_slice();
+    // Futures built by plain calls (no closures in their types), so the
+    // compiler can see they are `Send` for the HTTP handler; made a chunk at
+    // a time to bound memory.
+    let mut outcomes: Vec<(usize, Outcome)> = Vec::with_capacity(transactions.len());
+    for (c, chunk) in transactions.chunks(CHUNK).enumerate() {
+        let work: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, item)| indexed(c * CHUNK + i, import_one(store, statement_id, item, now)))
+            .collect();
+        let done: Vec<(usize, Outcome)> = stream::iter(work)
+            .buffer_unordered(IN_FLIGHT)
+            .try_collect()
+            .await?;
+        outcomes.extend(done);
+    }
+    let mut nobodys = Vec::new();
+    for (i, outcome) in outcomes {
+        match outcome {
+            Outcome::Booked => summary.booked += 1,
+            Outcome::Ignored => summary.ignored += 1,
+            Outcome::Duplicate => summary.duplicates += 1,
+            Outcome::NoMatch(several) => nobodys.push((i, several)),
         }
     }
+    if !nobodys.is_empty() {
+        let open = open_amounts(store).await?;
+        let open = open.as_slice();
+        let transactions = statement.transactions.as_slice();
+        let work: Vec<_> = nobodys
+            .into_iter()
+            .map(|(i, several)| {
+                let item = &transactions[i];
+                let mut t = BankTransaction::new(statement_id, item, BankTxStatus::Unmatched);
+                t.suggestions = if several.is_empty() {
+                    suggest(open, item)
+                } else {
+                    several
+                };
+                record(store, t, None, now)
+            })
+            .collect();
+        let recorded: Vec<bool> = stream::iter(work)
+            .buffer_unordered(IN_FLIGHT)
+            .try_collect()
+            .await?;
+        for kept in recorded {
+            if kept {
+                summary.unmatched += 1;
+            } else {
+                summary.duplicates += 1;
+            }
+        }
+    }
+    summary.entries = statement.transactions.len() as u64;
     tracing::info!(
         statement = %summary.statement_id,
         entries = summary.entries,
@@ -123,6 +154,42 @@ pub async fn import_statement<S: Store + ?Sized>(
         "bank statement imported"
     );
     Ok(summary)
+}
+
+async fn indexed<T>(
+    i: usize,
+    work: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<(usize, T), StoreError> {
+    work.await.map(|t| (i, t))
+}
+
+async fn import_one<S: Store + ?Sized>(
+    store: &S,
+    statement_id: &str,
+    item: &BankItem,
+    now: Timestamp,
+) -> Result<Outcome, StoreError> {
+    let ours = item.booked && (item.credit && !item.reversal || item.is_return());
+    if !ours {
+        return Ok(Outcome::Ignored);
+    }
+    if store.bank_transaction(&item.key).await?.is_some() {
+        return Ok(Outcome::Duplicate);
+    }
+    Ok(match find_order(store, item).await? {
+        Match::One(order) => {
+            let mut t = BankTransaction::new(statement_id, item, BankTxStatus::Booked);
+            t.order_id = Some(order);
+            if record(store, t, None, now).await? {
+                Outcome::Booked
+            } else {
+                // Another import recorded it in the meantime.
+                Outcome::Duplicate
+            }
+        }
+        Match::Several(orders) => Outcome::NoMatch(orders),
+        Match::None => Outcome::NoMatch(Vec::new()),
+    })
 }
 
 /// The order a transaction names: its structured creditor reference, else
