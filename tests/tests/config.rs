@@ -104,6 +104,29 @@ fn both_entry_points_read_every_shared_variable_alike() {
         Some(report.finance_email.as_str())
     );
     assert_eq!(l.invoice.mail_from, report.mail_from);
+
+    // Collection: terms, prepayment days, dunning days and base rate.
+    let vars = with(&[
+        ("OMS_PAYMENT_TERMS_DAYS", "30"),
+        ("OMS_PREPAYMENT_DAYS", "10"),
+        ("OMS_DUNNING_DAYS", "5, 15,30"),
+        ("OMS_BASE_RATE", "-0.88"),
+    ]);
+    let (l, api) = (local(&vars).unwrap(), lambda_api(&vars).unwrap());
+    let report = oms_lambda::config::report(Env::from_pairs(vars.clone())).unwrap();
+    let expected = oms_domain::collection::CollectionPolicy {
+        payment_terms_days: 30,
+        prepayment_days: 10,
+        dunning_days: [5, 15, 30],
+        base_rate_bp: Some(-88),
+    };
+    assert_eq!(l.invoice.collection, expected);
+    assert_eq!(api.invoice.collection, expected);
+    assert_eq!(report.collection, expected);
+    assert_eq!(
+        local(&deployed()).unwrap().invoice.collection,
+        oms_domain::collection::CollectionPolicy::default()
+    );
 }
 
 #[test]
@@ -115,6 +138,12 @@ fn both_entry_points_refuse_the_same_bad_values() {
         ("OMS_IDEMPOTENCY_TTL_HOURS", "-1"),
         ("OMS_WAREHOUSE_URL", "ftp://wh.example"),
         ("OMS_WAREHOUSE_SECRET", ""),
+        ("OMS_PAYMENT_TERMS_DAYS", "two weeks"),
+        ("OMS_PREPAYMENT_DAYS", "99999"),
+        ("OMS_DUNNING_DAYS", "7,21"),
+        ("OMS_DUNNING_DAYS", "21,7,35"),
+        ("OMS_BASE_RATE", "1,27"),
+        ("OMS_BASE_RATE", "1.275"),
     ] {
         let vars = with(&[(name, value)]);
         let local = local(&vars).err();

@@ -142,6 +142,16 @@ pub fn next_step(order: &Order, today: Date, policy: &CollectionPolicy) -> Optio
     if today < day {
         return None;
     }
+    // After a pause (runs missed, a block lifted) levels keep their spacing
+    // from the last notice: no two letters in one week.
+    if let Some(last) = order.dunning.notices.last() {
+        let gap = policy.dunning_days[usize::from(level - 1)]
+            .saturating_sub(policy.dunning_days[usize::from(level - 2)]);
+        let earliest = last.sent_on.checked_add(jiff::Span::new().days(gap)).ok()?;
+        if today < earliest {
+            return None;
+        }
+    }
     let business = order.customer.is_business();
     let (mut fee, mut interest) = (0, 0);
     if level >= 2 {
@@ -331,6 +341,21 @@ mod tests {
         let mut last = invoiced(false);
         last.dunning.level = 3;
         assert_eq!(next_step(&last, today, &p), None);
+        // Late: level 2 is long due, but the reminder went out yesterday.
+        let mut late = invoiced(false);
+        late.dunning.level = 1;
+        late.dunning.notices.push(crate::order::DunningNotice {
+            level: 1,
+            sent_on: d("2027-02-28"),
+            fee: 0,
+            interest: 0,
+        });
+        assert_eq!(next_step(&late, today, &p), None);
+        assert_eq!(
+            next_step(&late, d("2027-03-14"), &p).map(|s| s.level),
+            Some(2),
+            "14 days after the reminder, as 21 - 7"
+        );
         let mut card = invoiced(false);
         card.due_date = None;
         assert_eq!(next_step(&card, today, &p), None);
