@@ -243,14 +243,30 @@ fn notice_subject(order: &Order, level: u8, invoice: &str) -> String {
 /// The notice's text: the open invoice amount, fees and interest shown
 /// separately, the total, and how to pay.
 pub fn notice_text(order: &Order, notice: &DunningNotice, config: &InvoiceConfig) -> String {
-    let money = |m: i64| format_minor(m, order.currency);
+    // German letters write 1.234,56 EUR and 11.12.2026.
+    let german = order.locale == Locale::De;
+    let money = |m: i64| {
+        let text = format_minor(m, order.currency);
+        if german {
+            text.replace('.', ",")
+        } else {
+            text
+        }
+    };
+    let date = |d: Date| {
+        if german {
+            d.strftime("%d.%m.%Y").to_string()
+        } else {
+            d.to_string()
+        }
+    };
     let reference = payment_reference::printed(&payment_reference::for_order(&order.id));
     let invoice = order
         .invoice_number
         .as_ref()
         .map(|n| n.to_string())
         .unwrap_or_default();
-    let due = order.due_date.map(|d| d.to_string()).unwrap_or_default();
+    let due = order.due_date.map(date).unwrap_or_default();
     let open = order.invoice_due();
     let (fees, interest) = (order.dunning.fees, order.dunning.interest);
     let total = open + fees + interest;
@@ -272,7 +288,7 @@ pub fn notice_text(order: &Order, notice: &DunningNotice, config: &InvoiceConfig
              Mit freundlichen Grüßen\n{seller_name}\n",
             name = order.customer.name,
             level = notice.level,
-            sent_on = notice.sent_on,
+            sent_on = date(notice.sent_on),
             open = money(open),
             fees = money(fees),
             interest = money(interest),
@@ -294,12 +310,74 @@ pub fn notice_text(order: &Order, notice: &DunningNotice, config: &InvoiceConfig
              Kind regards\n{seller_name}\n",
             name = order.customer.name,
             level = notice.level,
-            sent_on = notice.sent_on,
+            sent_on = date(notice.sent_on),
             open = money(open),
             fees = money(fees),
             interest = money(interest),
             total = money(total),
             seller_name = seller.name,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oms_domain::invoice::Seller;
+    use oms_domain::order::fixtures::sample_order;
+
+    fn config() -> InvoiceConfig {
+        InvoiceConfig {
+            seller: Seller {
+                name: "Shop GmbH".into(),
+                street: "Musterstr. 1".into(),
+                postal_code: "50667".into(),
+                city: "Köln".into(),
+                country: "DE".into(),
+                vat_id: "DE123456789".into(),
+                email: "shop@example.com".into(),
+                iban: Some("DE02120300000000202051".into()),
+            },
+            mail_from: "shop@example.com".into(),
+            finance_email: Some("finance@example.com".into()),
+            collection: CollectionPolicy::default(),
+        }
+    }
+
+    #[test]
+    fn the_notice_shows_owed_fees_and_interest_apart_in_the_customers_language() {
+        let mut o = sample_order();
+        o.invoice_number = Some(oms_domain::InvoiceNumber::new(2026, 17));
+        o.due_date = Some("2026-12-01".parse().unwrap());
+        o.dunning.fees = 4000;
+        o.dunning.interest = 78;
+        let notice = DunningNotice {
+            level: 2,
+            sent_on: "2026-12-22".parse().unwrap(),
+            fee: 4000,
+            interest: 78,
+        };
+        let de = notice_text(&o, &notice, &config());
+        for line in [
+            "zu unserer Rechnung INV-2026-000017 (fällig am 01.12.2026)",
+            "(Mahnstufe 2, 22.12.2026)",
+            "Offener Rechnungsbetrag: 28,93 EUR",
+            "Mahngebühren (Pauschale § 288 Abs. 5 BGB): 40,00 EUR",
+            "Verzugszinsen (§ 288 BGB): 0,78 EUR",
+            "Zu zahlen: 69,71 EUR",
+            "IBAN DE02120300000000202051",
+        ] {
+            assert!(de.contains(line), "{line} in\n{de}");
+        }
+        let reference = payment_reference::printed(&payment_reference::for_order(&o.id));
+        assert!(de.contains(&format!("Verwendungszweck: {reference}")));
+        o.locale = Locale::En;
+        let en = notice_text(&o, &notice, &config());
+        assert!(en.contains("To pay: 69.71 EUR"), "{en}");
+        assert!(en.contains("(due on 2026-12-01)"), "{en}");
+        assert_eq!(
+            notice_subject(&o, 3, "INV-2026-000017"),
+            "Final notice for invoice INV-2026-000017"
+        );
     }
 }
