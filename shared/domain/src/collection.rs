@@ -53,9 +53,12 @@ pub const BASE_RATES: &[(&str, i64)] = &[
     ("2025-07-01", 127),
 ];
 
-/// Business dates (due dates, dunning dates) are days in Germany.
+/// Business dates (due dates, dunning dates) are days in Germany. Looked
+/// up once: every invoice asks.
 pub fn business_timezone() -> TimeZone {
-    TimeZone::get("Europe/Berlin").unwrap_or(TimeZone::UTC)
+    static ZONE: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
+    ZONE.get_or_init(|| TimeZone::get("Europe/Berlin").unwrap_or(TimeZone::UTC))
+        .clone()
 }
 
 /// The calendar day of `t` where the business is.

@@ -115,6 +115,19 @@ pub struct Invoice {
     /// The order's ISO 11649 reference to quote on a transfer (BT-83).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_reference: Option<String>,
+    /// When the goods were delivered (shipped): BT-72, required by § 14 UStG.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "2026-11-26")]
+    pub delivery_date: Option<jiff::civil::Date>,
+    /// The buying company (B2B), BT-44 with the person as contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_company: Option<String>,
+    /// The buyer's VAT id (BT-48).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_vat_id: Option<String>,
+    /// The buyer's reference (BT-10); the order id when the buyer gave none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_reference: Option<String>,
 }
 
 fn net_of(gross: i64, rate: TaxRate) -> i64 {
@@ -228,6 +241,10 @@ pub fn build_invoice(
         due_date: order.due_date,
         payment_reference: (order.pays_by_transfer() || order.amount_due() > 0)
             .then(|| crate::payment_reference::for_order(&order.id)),
+        delivery_date: order.first("shipped").map(crate::collection::business_date),
+        buyer_company: order.customer.company.clone(),
+        buyer_vat_id: order.customer.vat_id.clone(),
+        buyer_reference: order.buyer_reference.clone(),
     }
 }
 

@@ -61,12 +61,16 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
     let doc = serde_json::to_string(order).map_err(json_err)?;
     let ms = |e: &str| order.first(e).map(|t| t.as_millisecond());
     let fulfillment = order.fulfillment.as_ref().map(|f| f.id.to_string());
+    let receivable = Receivable::of(order)
+        .map(|r| serde_json::to_string(&r))
+        .transpose()
+        .map_err(json_err)?;
     let changed = match expected {
         None => {
             let n = tx
                 .prepare_cached(
-                    "INSERT INTO orders (id, version, status, fulfillment_id, captured_ms, shipped_ms, backordered_ms, cancelled_ms, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO orders (id, version, status, fulfillment_id, captured_ms, shipped_ms, backordered_ms, cancelled_ms, doc, receivable)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
@@ -78,7 +82,8 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
                         ms("shipped"),
                         ms("backordered"),
                         ms("cancelled"),
-                        doc
+                        doc,
+                        receivable
                     ])
                 })
                 .map_err(sql_err)?;
@@ -93,7 +98,7 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
         Some(v) => tx
             .prepare_cached(
                 "UPDATE orders SET version = ?2, status = ?3, fulfillment_id = ?4, shipped_ms = ?5, backordered_ms = ?6,
-                 cancelled_ms = ?7, doc = ?8 WHERE id = ?1 AND version = ?9",
+                 cancelled_ms = ?7, doc = ?8, receivable = ?10 WHERE id = ?1 AND version = ?9",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -105,7 +110,8 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
                     ms("backordered"),
                     ms("cancelled"),
                     doc,
-                    v
+                    v,
+                    receivable
                 ])
             })
             .map_err(sql_err)?,
@@ -125,24 +131,6 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
         })
         .map_err(sql_err)?;
     }
-    match Receivable::of(order) {
-        Some(r) => tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO receivables (order_id, summary) VALUES (?1, ?2)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    order.id.as_str(),
-                    serde_json::to_string(&r)
-                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?
-                ])
-            }),
-        None if order.invoice_number.is_some() => tx
-            .prepare_cached("DELETE FROM receivables WHERE order_id = ?1")
-            .and_then(|mut s| s.execute([order.id.as_str()])),
-        None => Ok(0),
-    }
-    .map_err(sql_err)?;
     Ok(())
 }
 
@@ -575,7 +563,7 @@ impl Store for Embedded {
         self.call(|conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT id FROM orders WHERE status = 'awaiting_payment' ORDER BY captured_ms, id",
+                    "SELECT id FROM orders WHERE status = 'awaiting_payment' ORDER BY captured_ms",
                 )
                 .map_err(sql_err)?;
             let ids = stmt
@@ -591,7 +579,9 @@ impl Store for Embedded {
     async fn receivables(&self) -> Result<Vec<Receivable>, StoreError> {
         self.call(|conn| {
             let mut stmt = conn
-                .prepare_cached("SELECT summary FROM receivables ORDER BY order_id")
+                .prepare_cached(
+                    "SELECT receivable FROM orders WHERE receivable IS NOT NULL ORDER BY id",
+                )
                 .map_err(sql_err)?;
             let rows = stmt
                 .query_map([], |r| r.get::<_, String>(0))
