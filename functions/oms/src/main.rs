@@ -150,6 +150,27 @@ fn fresh_dir(kind: &str) -> PathBuf {
     ))
 }
 
+/// A benchmark's fresh data dir (under `parent`, else the temp dir) and its
+/// backend (on AWS: fresh resources `oms-bench-<time>`).
+fn bench_place(
+    kind: &str,
+    parent: Option<PathBuf>,
+    backend: BackendKind,
+) -> (PathBuf, oms::config::Backend) {
+    let name = fresh_dir(kind)
+        .file_name()
+        .map(|n| n.to_owned())
+        .unwrap_or_default();
+    let dir = parent.unwrap_or_else(std::env::temp_dir).join(name);
+    let backend = match backend {
+        BackendKind::Embedded => oms::config::Backend::Embedded,
+        BackendKind::Aws => oms::config::Backend::Aws {
+            prefix: format!("oms-bench-{}", jiff::Timestamp::now().as_second()),
+        },
+    };
+    (dir, backend)
+}
+
 /// Errors end the command with one line on stderr and exit code 1.
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -222,17 +243,7 @@ async fn run() -> Result<()> {
                 orders > 0 && concurrency > 0,
                 "--orders and --concurrency must be at least 1"
             );
-            let name = fresh_dir("bench")
-                .file_name()
-                .map(|n| n.to_owned())
-                .unwrap_or_default();
-            let dir = dir.unwrap_or_else(std::env::temp_dir).join(name);
-            let backend = match backend {
-                BackendKind::Embedded => oms::config::Backend::Embedded,
-                BackendKind::Aws => oms::config::Backend::Aws {
-                    prefix: format!("oms-bench-{}", jiff::Timestamp::now().as_second()),
-                },
-            };
+            let (dir, backend) = bench_place("bench", dir, backend);
             let result = oms::bench::run(orders, concurrency, dir.clone(), backend).await;
             let _ = std::fs::remove_dir_all(&dir);
             result?;
@@ -244,17 +255,7 @@ async fn run() -> Result<()> {
             backend,
         } => {
             anyhow::ensure!(entries > 0, "--entries must be at least 1");
-            let name = fresh_dir("bench-collection")
-                .file_name()
-                .map(|n| n.to_owned())
-                .unwrap_or_default();
-            let dir = dir.unwrap_or_else(std::env::temp_dir).join(name);
-            let backend = match backend {
-                BackendKind::Embedded => oms::config::Backend::Embedded,
-                BackendKind::Aws => oms::config::Backend::Aws {
-                    prefix: format!("oms-bench-{}", jiff::Timestamp::now().as_second()),
-                },
-            };
+            let (dir, backend) = bench_place("bench-collection", dir, backend);
             let result = oms::bench_collection::run(entries, open, &dir, backend).await;
             let _ = std::fs::remove_dir_all(&dir);
             result?;

@@ -29,6 +29,31 @@ fn read_sku(row: &rusqlite::Row) -> rusqlite::Result<SkuItem> {
     ))
 }
 
+/// Every row of a one-column query of JSON documents, parsed.
+fn json_rows<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(sql_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row.map_err(sql_err)?).map_err(json_err)?);
+    }
+    Ok(out)
+}
+
+/// The order id in one column of one row, if there is such a row.
+fn order_id_where(conn: &Connection, sql: &str, key: &str) -> Result<Option<OrderId>, StoreError> {
+    conn.query_row(sql, [key], |r| r.get::<_, String>(0))
+        .optional()
+        .map(|o| o.map(OrderId))
+        .map_err(sql_err)
+}
+
 fn parse_order(doc: String) -> Result<Order, StoreError> {
     serde_json::from_str(&doc).map_err(json_err)
 }
@@ -578,19 +603,11 @@ impl Store for Embedded {
 
     async fn receivables(&self) -> Result<Vec<Receivable>, StoreError> {
         self.call(|conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT receivable FROM orders WHERE receivable IS NOT NULL ORDER BY id",
-                )
-                .map_err(sql_err)?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(sql_err)?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(serde_json::from_str(&row.map_err(sql_err)?).map_err(json_err)?);
-            }
-            Ok(out)
+            json_rows(
+                conn,
+                "SELECT receivable FROM orders WHERE receivable IS NOT NULL ORDER BY id",
+                [],
+            )
         })
         .await
     }
@@ -601,14 +618,11 @@ impl Store for Embedded {
     ) -> Result<Option<OrderId>, StoreError> {
         let reference = reference.to_string();
         self.call(move |conn| {
-            conn.query_row(
+            order_id_where(
+                conn,
                 "SELECT order_id FROM payment_references WHERE reference = ?1",
-                [reference],
-                |r| r.get::<_, String>(0),
+                &reference,
             )
-            .optional()
-            .map(|o| o.map(OrderId))
-            .map_err(sql_err)
         })
         .await
     }
@@ -631,21 +645,12 @@ impl Store for Embedded {
     }
 
     async fn unmatched_bank_transactions(&self) -> Result<Vec<BankTransaction>, StoreError> {
-        let status = BankTxStatus::Unmatched;
         self.call(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT doc FROM bank_transactions WHERE status = ?1 ORDER BY recorded_ms, id",
-                )
-                .map_err(sql_err)?;
-            let rows = stmt
-                .query_map([status.as_str()], |r| r.get::<_, String>(0))
-                .map_err(sql_err)?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(serde_json::from_str(&row.map_err(sql_err)?).map_err(json_err)?);
-            }
-            Ok(out)
+            json_rows(
+                conn,
+                "SELECT doc FROM bank_transactions WHERE status = ?1 ORDER BY recorded_ms, id",
+                [BankTxStatus::Unmatched.as_str()],
+            )
         })
         .await
     }
@@ -653,14 +658,11 @@ impl Store for Embedded {
     async fn order_of_payment_intent(&self, id: &str) -> Result<Option<OrderId>, StoreError> {
         let id = id.to_string();
         self.call(move |conn| {
-            conn.query_row(
+            order_id_where(
+                conn,
                 "SELECT order_id FROM payment_intents WHERE payment_intent = ?1",
-                [id],
-                |r| r.get::<_, String>(0),
+                &id,
             )
-            .optional()
-            .map(|o| o.map(OrderId))
-            .map_err(sql_err)
         })
         .await
     }

@@ -185,10 +185,7 @@ where
     S: Store + ?Sized,
     M: Mailer + ?Sized,
 {
-    let order = store
-        .order(id)
-        .await?
-        .ok_or_else(|| StageError::permanent(format!("unknown order {id}")))?;
+    let order = crate::read_order(store, id).await?;
     let notice = order
         .dunning
         .notices

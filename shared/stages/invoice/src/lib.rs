@@ -130,6 +130,14 @@ fn unknown(id: &OrderId) -> StageError {
     StageError::permanent(format!("unknown order {id}"))
 }
 
+/// The order a message names; a missing one can never be handled.
+pub(crate) async fn read_order<S: Store + ?Sized>(
+    store: &S,
+    id: &OrderId,
+) -> Result<Order, StageError> {
+    store.order(id).await?.ok_or_else(|| unknown(id))
+}
+
 pub enum Issued {
     /// Issued just now.
     New(Box<Invoice>),

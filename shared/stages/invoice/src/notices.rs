@@ -20,10 +20,7 @@ where
     S: Store + ?Sized,
     M: Mailer + ?Sized,
 {
-    let order = store
-        .order(id)
-        .await?
-        .ok_or_else(|| StageError::permanent(format!("unknown order {id}")))?;
+    let order = crate::read_order(store, id).await?;
     let total = format_minor(order.total, order.currency);
     let days = config.collection.prepayment_days;
     let (subject, body) = match order.locale {
