@@ -2,7 +2,8 @@
 # Every test of the project: formatting, lints, unit, contract and end-to-end
 # tests, on both backends. What CI runs (.ci/run calls this script). Besides
 # cargo it needs python3, npm and Java 17: it installs (once, cached) and
-# starts the AWS emulators for the AWS backend's tests, and stops them after.
+# starts the AWS emulators for the AWS backend's tests, and stops them after,
+# and installs (once, cached) the official e-invoice validators.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 source scripts/emulators.sh
 emulators_start
+source scripts/einvoice.sh
+einvoice_install
 
 echo "== infra/template.yaml: cfn-lint and sam validate (offline)"
 cfn-lint infra/template.yaml

@@ -21,6 +21,9 @@ fn deployed() -> Vec<(String, String)> {
         ("OMS_SELLER_CITY", "Berlin"),
         ("OMS_SELLER_COUNTRY", "DE"),
         ("OMS_SELLER_VAT_ID", "DE123456789"),
+        ("OMS_SELLER_CONTACT_NAME", "Petra Buch"),
+        ("OMS_SELLER_CONTACT_PHONE", "+49 30 1234567"),
+        ("OMS_SELLER_CONTACT_EMAIL", "buchhaltung@shop.example"),
         ("OMS_WAREHOUSE_URL", "https://wh.example/handoffs"),
         ("OMS_WAREHOUSE_SECRET", "wh_1"),
     ]

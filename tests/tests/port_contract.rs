@@ -375,6 +375,7 @@ fn invoice_for(o: &Order, seq: u64) -> InvoiceWrite {
         vat_id: "DE123456789".into(),
         email: "shop@example.com".into(),
         iban: None,
+        contact: Default::default(),
     };
     InvoiceWrite {
         invoice: build_invoice(o, number, Timestamp::now(), seller),

@@ -31,6 +31,16 @@ pub struct Seller {
     pub email: String,
     /// For payment by bank transfer; printed and put into the e-invoice.
     pub iban: Option<String>,
+    /// Who answers questions about invoices (BG-6, required by XRechnung).
+    #[serde(default)]
+    pub contact: SellerContact,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SellerContact {
+    pub name: String,
+    pub phone: String,
+    pub email: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -339,6 +349,7 @@ mod tests {
             vat_id: "DE1".into(),
             email: "s@example.com".into(),
             iban: None,
+            contact: Default::default(),
         }
     }
 

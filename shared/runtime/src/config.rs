@@ -147,7 +147,8 @@ impl Env {
     }
 }
 
-/// The seller printed on documents (`OMS_SELLER_*`; its email is
+/// The seller printed on documents (`OMS_SELLER_*`, with its contact
+/// `OMS_SELLER_CONTACT_NAME`, `_PHONE`, `_EMAIL`; its email is
 /// `OMS_MAIL_FROM`). Locally a demo seller fills what is not set.
 pub fn seller(env: &mut Env, need: Need) -> Seller {
     let seller = Seller {
@@ -159,6 +160,12 @@ pub fn seller(env: &mut Env, need: Need) -> Seller {
         vat_id: env.text("OMS_SELLER_VAT_ID", need, "DE000000000"),
         email: env.text("OMS_MAIL_FROM", need, "invoices@shop.example"),
         iban: env.optional("OMS_SELLER_IBAN").map(|v| v.replace(' ', "")),
+        // XRechnung wants a person, a phone number and an address to ask.
+        contact: oms_domain::invoice::SellerContact {
+            name: env.text("OMS_SELLER_CONTACT_NAME", need, "Buchhaltung"),
+            phone: env.text("OMS_SELLER_CONTACT_PHONE", need, "+49 221 000000"),
+            email: env.text("OMS_SELLER_CONTACT_EMAIL", need, "buchhaltung@shop.example"),
+        },
     };
     if !seller.country.is_empty() && !oms_domain::codes::is_country(&seller.country) {
         env.invalid(

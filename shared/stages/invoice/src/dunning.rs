@@ -334,6 +334,7 @@ mod tests {
                 vat_id: "DE123456789".into(),
                 email: "shop@example.com".into(),
                 iban: Some("DE02120300000000202051".into()),
+                contact: Default::default(),
             },
             mail_from: "shop@example.com".into(),
             finance_email: Some("finance@example.com".into()),

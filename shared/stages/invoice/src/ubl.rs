@@ -104,12 +104,21 @@ fn address(
     x.close("cac:PostalAddress");
 }
 
-/// UNTDID 4461 payment means: card 48, online payment service 68, SEPA
-/// credit transfer 58 (needs the seller's IBAN), else 1 (not defined).
-fn payment_means_code(method: PaymentMethod, has_iban: bool) -> &'static str {
+/// The e-invoice's specification: EN 16931 in its German CIUS XRechnung
+/// 3.0 (a superset of the norm's rules, which public buyers require), in
+/// the Peppol billing process.
+pub const CUSTOMIZATION_ID: &str =
+    "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0";
+pub const PROFILE_ID: &str = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0";
+
+/// UNTDID 4461 payment means: card and PayPal payments were taken by a
+/// payment service (68 "online payment service"; 48 would require the
+/// card's number, which the shop never sees); transfers are SEPA credit
+/// transfers (58) to the seller's IBAN, or 1 (not defined) without one, and
+/// so are refunds by credit note, which go back the way the money came.
+pub fn payment_means_code(method: PaymentMethod, has_iban: bool) -> &'static str {
     match method {
-        PaymentMethod::Card => "48",
-        PaymentMethod::Paypal => "68",
+        PaymentMethod::Card | PaymentMethod::Paypal => "68",
         PaymentMethod::Invoice | PaymentMethod::BankTransfer if has_iban => "58",
         PaymentMethod::Invoice | PaymentMethod::BankTransfer => "1",
     }
@@ -147,7 +156,8 @@ pub fn render_ubl(inv: &Invoice) -> String {
          xmlns:cac=\"urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2\" \
          xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2\">\n"
     ));
-    x.leaf("cbc:CustomizationID", None, "urn:cen.eu:en16931:2017");
+    x.leaf("cbc:CustomizationID", None, CUSTOMIZATION_ID);
+    x.leaf("cbc:ProfileID", None, PROFILE_ID);
     x.leaf("cbc:ID", None, inv.number.as_str());
     x.leaf(
         "cbc:IssueDate",
@@ -159,7 +169,13 @@ pub fn render_ubl(inv: &Invoice) -> String {
     }
     x.leaf(type_code_tag, None, type_code);
     x.leaf("cbc:DocumentCurrencyCode", None, c.as_str());
-    x.leaf("cbc:BuyerReference", None, inv.order_id.as_str());
+    x.leaf(
+        "cbc:BuyerReference",
+        None,
+        inv.buyer_reference
+            .as_deref()
+            .unwrap_or(inv.order_id.as_str()),
+    );
     x.open("cac:OrderReference");
     x.leaf("cbc:ID", None, inv.order_id.as_str());
     x.close("cac:OrderReference");
@@ -185,6 +201,11 @@ pub fn render_ubl(inv: &Invoice) -> String {
     x.open("cac:PartyLegalEntity");
     x.leaf("cbc:RegistrationName", None, &s.name);
     x.close("cac:PartyLegalEntity");
+    x.open("cac:Contact");
+    x.leaf("cbc:Name", None, &s.contact.name);
+    x.leaf("cbc:Telephone", None, &s.contact.phone);
+    x.leaf("cbc:ElectronicMail", None, &s.contact.email);
+    x.close("cac:Contact");
     x.close("cac:Party");
     x.close("cac:AccountingSupplierParty");
 
@@ -200,19 +221,41 @@ pub fn render_ubl(inv: &Invoice) -> String {
         &b.postal_code,
         &b.country,
     );
+    if let Some(vat_id) = &inv.buyer_vat_id {
+        x.open("cac:PartyTaxScheme");
+        x.leaf("cbc:CompanyID", None, vat_id);
+        x.open("cac:TaxScheme");
+        x.leaf("cbc:ID", None, "VAT");
+        x.close("cac:TaxScheme");
+        x.close("cac:PartyTaxScheme");
+    }
     x.open("cac:PartyLegalEntity");
-    x.leaf("cbc:RegistrationName", None, &b.name);
+    x.leaf(
+        "cbc:RegistrationName",
+        None,
+        inv.buyer_company.as_deref().unwrap_or(&b.name),
+    );
     x.close("cac:PartyLegalEntity");
+    if inv.buyer_company.is_some() {
+        x.open("cac:Contact");
+        x.leaf("cbc:Name", None, &b.name);
+        x.close("cac:Contact");
+    }
     x.close("cac:Party");
     x.close("cac:AccountingCustomerParty");
+    if let Some(delivered) = inv.delivery_date {
+        x.open("cac:Delivery");
+        x.leaf("cbc:ActualDeliveryDate", None, &delivered.to_string());
+        x.close("cac:Delivery");
+    }
 
-    if credit_of.is_none() {
+    {
+        // A credit note pays the customer, whose account the shop does not
+        // know: its means never name the seller's account.
+        let iban = s.iban.as_ref().filter(|_| credit_of.is_none());
+        let code = payment_means_code(inv.payment_method, iban.is_some());
         x.open("cac:PaymentMeans");
-        x.leaf(
-            "cbc:PaymentMeansCode",
-            None,
-            payment_means_code(inv.payment_method, s.iban.is_some()),
-        );
+        x.leaf("cbc:PaymentMeansCode", None, code);
         x.leaf(
             "cbc:PaymentID",
             None,
@@ -220,7 +263,7 @@ pub fn render_ubl(inv: &Invoice) -> String {
                 .as_deref()
                 .unwrap_or(inv.number.as_str()),
         );
-        if let Some(iban) = &s.iban {
+        if let (Some(iban), "58") = (iban, code) {
             x.open("cac:PayeeFinancialAccount");
             x.leaf("cbc:ID", None, iban);
             x.close("cac:PayeeFinancialAccount");
@@ -348,6 +391,7 @@ mod tests {
             vat_id: "DE123456789".into(),
             email: "invoices@shop.example".into(),
             iban: Some("DE02120300000000202051".into()),
+            contact: Default::default(),
         };
         build_invoice(
             &order,
@@ -545,7 +589,9 @@ mod tests {
         assert!(element(&xml, "cbc:InvoicedQuantity").is_empty());
         assert!(element(&xml, "cac:InvoiceDocumentReference")[0]
             .contains("<cbc:ID>INV-2026-000007</cbc:ID>"));
-        assert!(element(&xml, "cbc:PaymentMeansCode").is_empty());
+        // Paid back the way the money came, never to the seller's account.
+        assert_eq!(element(&xml, "cbc:PaymentMeansCode"), ["1"]);
+        assert!(element(&xml, "cac:PayeeFinancialAccount").is_empty());
         let one = |tag: &str| cents(element(&xml, tag)[0]);
         assert_eq!(one("cbc:PayableAmount"), note.total);
         assert_eq!(

@@ -1,0 +1,237 @@
+//! Every kind of invoice and credit note the shop issues, checked against
+//! the official rules: the CEN EN 16931 schematron and KoSIT's XRechnung
+//! schematron (compiled XSLTs run by Saxon), through
+//! `scripts/einvoice_check.py`, which `scripts/test.sh` installs and names
+//! in `OMS_EINVOICE_CHECK`. Plus an exact-cent recomputation of every
+//! document, since the official rules tolerate rounding that finance does not.
+
+use jiff::Timestamp;
+use oms_domain::invoice::{build_credit_note, build_invoice, Invoice, Seller, SellerContact};
+use oms_domain::order::fixtures::sample_order;
+use oms_domain::order::{
+    Discount, Order, OrderLine, OrderStatus, PaymentMethod, Return, ReturnLine,
+};
+use oms_domain::{InvoiceNumber, OrderId, Sku, TaxRate};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+fn seller() -> Seller {
+    Seller {
+        name: "Example Shop GmbH".into(),
+        street: "Musterstr. 1".into(),
+        postal_code: "50667".into(),
+        city: "Köln".into(),
+        country: "DE".into(),
+        vat_id: "DE123456789".into(),
+        email: "invoices@shop.example".into(),
+        iban: Some("DE02120300000000202051".into()),
+        contact: SellerContact {
+            name: "Petra Buch".into(),
+            phone: "+49 221 1234567".into(),
+            email: "buchhaltung@shop.example".into(),
+        },
+    }
+}
+
+/// Rates, prices (odd cents), discounts, buyers, payment methods and
+/// payment states, combined; each shipped order with a credit note for a
+/// return now and then.
+fn mix() -> Vec<Invoice> {
+    let rate_sets: [&[&str]; 5] = [&["19"], &["7"], &["0"], &["19", "7"], &["19", "7", "0"]];
+    let prices = [1, 333, 999, 1299, 4711, 10_000];
+    let methods = [
+        PaymentMethod::Card,
+        PaymentMethod::Paypal,
+        PaymentMethod::Invoice,
+        PaymentMethod::BankTransfer,
+    ];
+    let shipped: Timestamp = "2026-11-26T22:30:00Z".parse().unwrap();
+    let mut out = Vec::new();
+    let mut n = 0u64;
+    for (r, rates) in rate_sets.iter().enumerate() {
+        for (m, method) in methods.iter().enumerate() {
+            for business in [false, true] {
+                n += 1;
+                let mut o: Order = sample_order();
+                o.id = OrderId(format!("ord_01JDZ8Q5XK3M4N5P6Q7R8S{n:04}"));
+                o.payment_method = *method;
+                o.lines = rates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, rate)| OrderLine {
+                        sku: Sku(format!("SKU-{i}")),
+                        name: format!("Artikel {i} <&> \"Ä\""),
+                        quantity: 1 + ((n as i64 + i as i64) % 3),
+                        unit_price: prices[(n as usize + i) % prices.len()],
+                        tax_rate: TaxRate::parse(rate).unwrap(),
+                    })
+                    .collect();
+                let goods: i64 = o.lines.iter().map(OrderLine::gross).sum();
+                o.discount = match (r + m) % 3 {
+                    0 => None,
+                    1 => Some(Discount {
+                        code: Some("WELCOME10".into()),
+                        amount: goods / 10,
+                    }),
+                    _ => Some(Discount {
+                        code: None,
+                        amount: 1,
+                    }),
+                };
+                o.shipping_price = if n % 4 == 0 { 0 } else { 495 };
+                o.total =
+                    oms_domain::order::order_total(&o.lines, o.shipping_price, o.discount.as_ref());
+                if business {
+                    o.customer.company = Some("Muster GmbH".into());
+                    o.customer.vat_id = Some("DE987654321".into());
+                    o.buyer_reference = Some("04011000-12345-67".into());
+                }
+                // Paid in full, partly, or not at all.
+                o.ledger.received = match n % 3 {
+                    0 => o.total,
+                    1 => o.total / 2,
+                    _ => 0,
+                };
+                if *method == PaymentMethod::Invoice {
+                    o.due_date = Some("2026-12-11".parse().unwrap());
+                }
+                for s in [
+                    OrderStatus::Reserved,
+                    OrderStatus::HandedOff,
+                    OrderStatus::Shipped,
+                ] {
+                    o.transition(s, shipped).unwrap();
+                }
+                let number = InvoiceNumber::new(2026, n);
+                let invoice = build_invoice(&o, number.clone(), shipped, seller());
+                o.invoice_number = Some(number.clone());
+                if n % 2 == 0 {
+                    let ret = Return {
+                        id: format!("RMA-{n}"),
+                        lines: vec![ReturnLine {
+                            sku: o.lines[0].sku.clone(),
+                            quantity: 1,
+                        }],
+                        restocked: true,
+                        at: shipped,
+                        credit_note: None,
+                    };
+                    o.returns.push(ret.clone());
+                    out.push(build_credit_note(
+                        &o,
+                        &ret,
+                        number,
+                        InvoiceNumber::credit_note(2026, n),
+                        shipped,
+                        seller(),
+                    ));
+                }
+                out.push(invoice);
+            }
+        }
+    }
+    out
+}
+
+/// Every figure adds up to the cent: lines to the rate's goods, rates to
+/// the totals, totals to what was charged.
+fn exact_cents(inv: &Invoice) {
+    let mut goods: BTreeMap<TaxRate, i64> = BTreeMap::new();
+    for l in &inv.lines {
+        assert_eq!(l.net + l.tax, l.gross, "{} line {}", inv.number, l.sku);
+        assert_eq!(l.gross, l.quantity * l.unit_price, "{}", inv.number);
+        *goods.entry(l.tax_rate).or_default() += l.net;
+    }
+    for t in &inv.tax_totals {
+        assert_eq!(
+            goods.get(&t.rate).copied().unwrap_or(0),
+            t.goods_net,
+            "{}",
+            inv.number
+        );
+        assert_eq!(
+            t.goods_net - t.discount_net + t.shipping_net,
+            t.net,
+            "{}",
+            inv.number
+        );
+        let tax = (t.net as i128 * t.rate.basis_points() as i128 * 2 + 10_000) / 20_000;
+        assert_eq!(
+            t.tax as i128, tax,
+            "{}: VAT = round(net × rate)",
+            inv.number
+        );
+    }
+    let net: i64 = inv.tax_totals.iter().map(|t| t.net).sum();
+    let tax: i64 = inv.tax_totals.iter().map(|t| t.tax).sum();
+    assert_eq!((net, tax), (inv.total_net, inv.total_tax), "{}", inv.number);
+    assert_eq!(
+        inv.total_net + inv.total_tax + inv.rounding,
+        inv.total,
+        "{}",
+        inv.number
+    );
+    assert!(
+        inv.rounding.abs() <= inv.tax_totals.len() as i64,
+        "{}",
+        inv.number
+    );
+}
+
+#[test]
+fn every_kind_of_invoice_passes_the_official_rules_and_adds_up_to_the_cent() {
+    let check = std::env::var("OMS_EINVOICE_CHECK").unwrap_or_else(|_| {
+        panic!(
+            "the e-invoice checks need the official validators: run scripts/test.sh, which \
+             installs them and sets OMS_EINVOICE_CHECK"
+        )
+    });
+    let invoices = mix();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for inv in &invoices {
+        exact_cents(inv);
+        let path = dir.path().join(format!("{}.ubl.xml", inv.number));
+        std::fs::write(&path, oms_invoice::render_ubl(inv)).unwrap();
+        files.push(path);
+    }
+    let mut parts = check.split_whitespace();
+    let out = Command::new(parts.next().unwrap())
+        .args(parts)
+        .args(&files)
+        .output()
+        .expect("the checker runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.trim().is_empty(),
+        "the checker printed nothing: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut valid: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for line in stdout.lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        for (layer, result) in r["layers"].as_object().unwrap() {
+            let key = format!("{} {layer}", r["syntax"].as_str().unwrap_or("?"));
+            let entry = valid.entry(key).or_default();
+            entry.1 += 1;
+            if result["valid"] == true {
+                entry.0 += 1;
+            } else {
+                failures.push(format!("{} {layer}: {}", r["file"], result["errors"]));
+            }
+        }
+    }
+    for (layer, (ok, all)) in &valid {
+        println!("{layer}: {ok} of {all} VALID");
+    }
+    assert_eq!(stdout.lines().count(), files.len(), "one result per file");
+    assert!(
+        failures.is_empty(),
+        "{} failures, the first: {:#?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    assert!(out.status.success());
+}
