@@ -79,7 +79,7 @@ fn mix() -> Vec<Invoice> {
                         amount: 1,
                     }),
                 };
-                o.shipping_price = if n % 4 == 0 { 0 } else { 495 };
+                o.shipping_price = if n.is_multiple_of(4) { 0 } else { 495 };
                 o.total =
                     oms_domain::order::order_total(&o.lines, o.shipping_price, o.discount.as_ref());
                 if business {
@@ -106,7 +106,7 @@ fn mix() -> Vec<Invoice> {
                 let number = InvoiceNumber::new(2026, n);
                 let invoice = build_invoice(&o, number.clone(), shipped, seller());
                 o.invoice_number = Some(number.clone());
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     let ret = Return {
                         id: format!("RMA-{n}"),
                         lines: vec![ReturnLine {
