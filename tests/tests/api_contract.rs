@@ -438,8 +438,34 @@ async fn an_order_goes_from_capture_to_paid_invoice() {
         .unwrap();
     assert_eq!(xml.headers()["content-type"], "application/xml");
     let xml = xml.text().await.unwrap();
-    assert!(xml.contains("<cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>"));
+    assert!(xml.contains(
+        "<cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0</cbc:CustomizationID>"
+    ));
     assert!(xml.contains(&format!("<cbc:ID>{number}</cbc:ID>")));
+    let delivered = oms_domain::collection::business_date(jiff::Timestamp::now());
+    assert!(
+        xml.contains(&format!(
+            "<cbc:ActualDeliveryDate>{delivered}</cbc:ActualDeliveryDate>"
+        )),
+        "the delivery date (the shipment's day)"
+    );
+    let cii = h
+        .http
+        .get(h.url(&format!("/v1/invoices/{number}/cii")))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cii.headers()["content-type"], "application/xml");
+    let cii = cii.text().await.unwrap();
+    assert!(cii.contains("<rsm:CrossIndustryInvoice"));
+    assert!(
+        cii.contains(&format!(
+            "<ram:DuePayableAmount>{}.{:02}</ram:DuePayableAmount>",
+            total / 100,
+            total % 100
+        )) || cii.contains("<ram:DuePayableAmount>0.00</ram:DuePayableAmount>")
+    );
     assert!(xml.contains(&format!(
         "<cbc:PayableAmount currencyID=\"EUR\">{}.{:02}</cbc:PayableAmount>",
         total / 100,
@@ -739,13 +765,14 @@ async fn routes_errors_and_openapi() {
         ("/v1/dunning/run", "post"),
         ("/v1/orders/{id}/dunning-block", "post"),
         ("/v1/reports/receivables", "get"),
+        ("/v1/invoices/{number}/cii", "get"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),
             "{method} {path} is missing from the OpenAPI document"
         );
     }
-    assert_eq!(paths.len(), 20);
+    assert_eq!(paths.len(), 21);
     assert!(doc["components"]["schemas"]["OrderRequest"].is_object());
 }
 

@@ -1,5 +1,6 @@
-//! Every kind of invoice and credit note the shop issues, checked against
-//! the official rules: the CEN EN 16931 schematron and KoSIT's XRechnung
+//! Every kind of invoice and credit note the shop issues, in UBL and in CII,
+//! checked against the official rules: the CEN EN 16931 schematron, KoSIT's
+//! XRechnung schematron, for CII also the Factur-X 1.07 EN 16931 XSD and
 //! schematron (compiled XSLTs run by Saxon), through
 //! `scripts/einvoice_check.py`, which `scripts/test.sh` installs and names
 //! in `OMS_EINVOICE_CHECK`. Plus an exact-cent recomputation of every
@@ -195,6 +196,22 @@ fn every_kind_of_invoice_passes_the_official_rules_and_adds_up_to_the_cent() {
         let path = dir.path().join(format!("{}.ubl.xml", inv.number));
         std::fs::write(&path, oms_invoice::render_ubl(inv)).unwrap();
         files.push(path);
+        let cii = oms_invoice::render_cii(inv);
+        let path = dir.path().join(format!("{}.cii.xml", inv.number));
+        std::fs::write(&path, &cii).unwrap();
+        files.push(path);
+        // The same CII claiming XRechnung: its content meets KoSIT's rules too.
+        let path = dir.path().join(format!("{}.cii-xrechnung.xml", inv.number));
+        std::fs::write(
+            &path,
+            cii.replacen(
+                "<ram:ID>urn:cen.eu:en16931:2017</ram:ID>",
+                &format!("<ram:ID>{}</ram:ID>", oms_invoice::XRECHNUNG_ID),
+                1,
+            ),
+        )
+        .unwrap();
+        files.push(path);
     }
     let mut parts = check.split_whitespace();
     let out = Command::new(parts.next().unwrap())
@@ -213,7 +230,11 @@ fn every_kind_of_invoice_passes_the_official_rules_and_adds_up_to_the_cent() {
     for line in stdout.lines() {
         let r: Value = serde_json::from_str(line).unwrap();
         for (layer, result) in r["layers"].as_object().unwrap() {
-            let key = format!("{} {layer}", r["syntax"].as_str().unwrap_or("?"));
+            let key = format!(
+                "{} {layer} ({})",
+                r["syntax"].as_str().unwrap_or("?"),
+                r["specification"].as_str().unwrap_or("?")
+            );
             let entry = valid.entry(key).or_default();
             entry.1 += 1;
             if result["valid"] == true {

@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::invoices::get_invoice))
         .routes(routes!(routes::invoices::get_invoice_pdf))
         .routes(routes!(routes::invoices::get_invoice_xml))
+        .routes(routes!(routes::invoices::get_invoice_cii))
         .routes(routes!(routes::reports::daily))
         .routes(routes!(routes::reports::email_daily))
         .routes(routes!(routes::reports::reorder))

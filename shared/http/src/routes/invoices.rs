@@ -77,3 +77,22 @@ pub async fn get_invoice_xml(
         format!("{}.xml", invoice.number),
     ))
 }
+
+/// The invoice in UN/CEFACT CII (Factur-X 1.07 / ZUGFeRD 2.3, profile
+/// EN 16931), the XML a hybrid PDF invoice carries.
+#[utoipa::path(get, path = "/v1/invoices/{number}/cii", tag = "invoices", params(("number" = String, Path)),
+    responses((status = 200, content_type = "application/xml", body = String), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_invoice_cii(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    state.config.keys.authorize(&headers, &[Role::Storefront])?;
+    let invoice = load(&state, number).await?;
+    Ok(document(
+        oms_invoice::render_cii(&invoice).into_bytes(),
+        "application/xml",
+        format!("{}.cii.xml", invoice.number),
+    ))
+}

@@ -2,15 +2,18 @@
 //! series, written in the same atomic change as the invoice itself (so
 //! numbers are gap-free and unique), then the PDF is emailed.
 
+mod cii;
 pub mod dunning;
 mod email;
 mod notices;
 mod pdf;
 mod ubl;
+mod xml;
 
+pub use cii::render_cii;
 pub use email::invoice_email;
 pub use pdf::render_pdf;
-pub use ubl::render_ubl;
+pub use ubl::{render_ubl, CUSTOMIZATION_ID as XRECHNUNG_ID};
 
 use jiff::Timestamp;
 use oms_domain::collection::{business_date, due_date, CollectionPolicy};

@@ -3,70 +3,10 @@
 //! figures come from [`build_invoice`](oms_domain::invoice::build_invoice),
 //! which computes them by the norm's rules.
 
+use crate::xml::Xml;
 use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::order::PaymentMethod;
-use oms_domain::{Currency, TaxRate};
-use quick_xml::escape::escape;
-
-/// A minimal writer of indented XML; text and attribute values are escaped.
-struct Xml {
-    out: String,
-    depth: usize,
-}
-
-impl Xml {
-    fn indent(&mut self) {
-        for _ in 0..self.depth {
-            self.out.push_str("  ");
-        }
-    }
-
-    fn open(&mut self, tag: &str) {
-        self.indent();
-        self.out.push_str(&format!("<{tag}>\n"));
-        self.depth += 1;
-    }
-
-    fn close(&mut self, tag: &str) {
-        self.depth -= 1;
-        self.indent();
-        self.out.push_str(&format!("</{tag}>\n"));
-    }
-
-    fn leaf(&mut self, tag: &str, attribute: Option<(&str, &str)>, text: &str) {
-        self.indent();
-        let attribute = attribute
-            .map(|(k, v)| format!(" {k}=\"{}\"", escape(v)))
-            .unwrap_or_default();
-        self.out
-            .push_str(&format!("<{tag}{attribute}>{}</{tag}>\n", escape(text)));
-    }
-
-    fn amount(&mut self, tag: &str, minor: i64, currency: Currency) {
-        self.leaf(
-            tag,
-            Some(("currencyID", currency.as_str())),
-            &decimal(minor, currency),
-        );
-    }
-}
-
-/// Minor units as a decimal with the currency's places: 2893 EUR → `28.93`.
-fn decimal(minor: i64, currency: Currency) -> String {
-    let exp = currency.exponent() as u32;
-    if exp == 0 {
-        return minor.to_string();
-    }
-    let unit = 10i64.pow(exp);
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs() as i64;
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / unit,
-        abs % unit,
-        width = exp as usize
-    )
-}
+use oms_domain::TaxRate;
 
 /// `S` (standard rated) or `Z` (zero rated) with its percentage.
 fn tax_category(x: &mut Xml, tag: &str, rate: TaxRate) {
@@ -363,7 +303,7 @@ pub fn render_ubl(inv: &Invoice) -> String {
     x.out
 }
 
-fn discount_reason(inv: &Invoice) -> String {
+pub(crate) fn discount_reason(inv: &Invoice) -> String {
     match &inv.discount_code {
         Some(code) => format!("Discount {code}"),
         None => "Discount".into(),
@@ -378,7 +318,7 @@ mod tests {
         Address, Customer, Discount, Order, OrderLine, OrderStatus, TimelineEntry,
     };
     use oms_domain::payment::PaymentLedger;
-    use oms_domain::{InvoiceNumber, OrderId, Sku};
+    use oms_domain::{Currency, InvoiceNumber, OrderId, Sku};
 
     fn invoice() -> Invoice {
         let order = invoice_order();
