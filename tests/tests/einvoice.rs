@@ -256,3 +256,73 @@ fn every_kind_of_invoice_passes_the_official_rules_and_adds_up_to_the_cent() {
     );
     assert!(out.status.success());
 }
+
+/// Runs one of the Python tools `scripts/test.sh` names in `var` over `files`.
+fn python_tool(var: &str, files: &[std::path::PathBuf]) -> Vec<Value> {
+    let tool = std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run scripts/test.sh, which installs the tool")
+    });
+    let mut parts = tool.split_whitespace();
+    let out = Command::new(parts.next().unwrap())
+        .args(parts)
+        .args(files)
+        .output()
+        .expect("the tool runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn invoices_due_by_transfer_carry_a_girocode_a_banking_app_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    let mut expected = Vec::new();
+    for inv in mix() {
+        let path = dir.path().join(format!("{}.pdf", inv.number));
+        std::fs::write(&path, oms_invoice::render_pdf(&inv)).unwrap();
+        files.push(path);
+        let due_by_transfer = inv.kind == oms_domain::invoice::DocumentKind::Invoice
+            && inv.amount_due > 0
+            && inv.payment_reference.is_some();
+        expected.push(due_by_transfer.then(|| {
+            oms_domain::payment_reference::epc_qr_payload(
+                &inv.seller.name,
+                inv.seller.iban.as_deref().unwrap(),
+                inv.amount_due,
+                "EUR",
+                inv.payment_reference.as_deref().unwrap(),
+            )
+            .unwrap()
+        }));
+    }
+    let read = python_tool("OMS_PDF_QR", &files);
+    assert_eq!(read.len(), files.len());
+    let mut with_code = 0;
+    for (r, want) in read.iter().zip(&expected) {
+        let codes: Vec<&str> = r["qr"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        match want {
+            Some(payload) => {
+                assert_eq!(codes, [payload.as_str()], "{}", r["file"]);
+                with_code += 1;
+            }
+            None => assert!(codes.is_empty(), "{}: {codes:?}", r["file"]),
+        }
+    }
+    println!(
+        "{with_code} of {} PDFs carry a GiroCode, each read back exactly",
+        files.len()
+    );
+    assert!(with_code > 10, "the mix has invoices due by transfer");
+}

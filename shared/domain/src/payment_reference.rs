@@ -105,3 +105,61 @@ mod tests {
         );
     }
 }
+
+/// The payload of an EPC QR code ("GiroCode", EPC069-12 version 002) for a
+/// SEPA credit transfer of `amount` euro cents to `iban`, quoting the
+/// structured reference `reference`. `None` for amounts a transfer cannot
+/// carry (zero, negative, above 999,999,999.99) or a non-euro currency.
+pub fn epc_qr_payload(
+    name: &str,
+    iban: &str,
+    amount: i64,
+    currency: &str,
+    reference: &str,
+) -> Option<String> {
+    if currency != "EUR" || !(1..=99_999_999_999).contains(&amount) {
+        return None;
+    }
+    // The standard allows 70 characters of name; Latin-1 text is safest.
+    let name: String = name.chars().take(70).collect();
+    Some(format!(
+        "BCD\n002\n1\nSCT\n\n{name}\n{iban}\nEUR{}.{:02}\n\n{reference}\n",
+        amount / 100,
+        amount % 100
+    ))
+}
+
+#[cfg(test)]
+mod epc_tests {
+    use super::*;
+
+    #[test]
+    fn girocode_payload_follows_epc069_12() {
+        let p = epc_qr_payload(
+            "Example Shop GmbH",
+            "DE02120300000000202051",
+            2893,
+            "EUR",
+            "RF18539007547034",
+        )
+        .unwrap();
+        let lines: Vec<&str> = p.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "BCD",
+                "002",
+                "1",
+                "SCT",
+                "",
+                "Example Shop GmbH",
+                "DE02120300000000202051",
+                "EUR28.93",
+                "",
+                "RF18539007547034"
+            ]
+        );
+        assert_eq!(epc_qr_payload("S", "DE02", 0, "EUR", "RF1"), None);
+        assert_eq!(epc_qr_payload("S", "DE02", 100, "USD", "RF1"), None);
+    }
+}

@@ -85,6 +85,32 @@ impl Writer {
         self.y -= by;
     }
 
+    /// A QR code of `data` (error correction level M) as vector squares,
+    /// its lower left corner at (`x`, `y`), `size` points wide.
+    fn qr(&mut self, x: f32, y: f32, size: f32, data: &str) {
+        let Ok(code) = qrcode::QrCode::with_error_correction_level(data, qrcode::EcLevel::M) else {
+            return;
+        };
+        let n = code.width();
+        // Four modules of quiet zone on each side, as readers expect.
+        let module = size / (n + 8) as f32;
+        let c = self.page();
+        c.set_fill_gray(0.0);
+        for row in 0..n {
+            for col in 0..n {
+                if code[(col, row)] == qrcode::Color::Dark {
+                    c.rect(
+                        x + (col + 4) as f32 * module,
+                        y + (n + 3 - row) as f32 * module,
+                        module,
+                        module,
+                    );
+                }
+            }
+        }
+        c.fill_nonzero();
+    }
+
     fn new_page(&mut self) {
         self.pages.push(Content::new());
         self.y = PAGE.1 - MARGIN;
@@ -109,17 +135,34 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         false,
         &format!("VAT ID {} - {}", seller.vat_id, seller.email),
     );
-    w.down(30.0);
+    w.down(11.0);
+    if !seller.contact.name.is_empty() {
+        w.text(
+            MARGIN,
+            9.0,
+            false,
+            &format!(
+                "Contact: {}, {}, {}",
+                seller.contact.name, seller.contact.phone, seller.contact.email
+            ),
+        );
+    }
+    w.down(19.0);
     let title = crate::document_title(inv);
     w.text(MARGIN, 18.0, true, &format!("{title} {}", inv.number));
     w.down(18.0);
-    let date = inv.issued_at.strftime("%Y-%m-%d").to_string();
+    let date = oms_domain::collection::business_date(inv.issued_at);
+    // § 14 (4) UStG: the date of delivery is on every invoice.
+    let delivered = inv
+        .delivery_date
+        .map(|d| format!("    Delivery date: {d}"))
+        .unwrap_or_default();
     w.text(
         MARGIN,
         10.0,
         false,
         &format!(
-            "Date: {date}    Order: {}    Payment: {:?}",
+            "Date: {date}{delivered}    Order: {}    Payment: {:?}",
             inv.order_id, inv.payment_method
         ),
     );
@@ -127,10 +170,17 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
     w.text(MARGIN, 10.0, true, "Bill to");
     w.down(13.0);
     let a = &inv.billing_address;
-    let mut address = vec![a.name.clone(), a.line1.clone()];
+    let mut address: Vec<String> = inv.buyer_company.iter().cloned().collect();
+    address.extend([a.name.clone(), a.line1.clone()]);
     address.extend(a.line2.clone());
     address.push(format!("{} {}", a.postal_code, a.city));
     address.push(a.country.clone());
+    if let Some(vat_id) = &inv.buyer_vat_id {
+        address.push(format!("VAT ID {vat_id}"));
+    }
+    if let Some(reference) = &inv.buyer_reference {
+        address.push(format!("Your reference: {reference}"));
+    }
     for line in address {
         w.text(MARGIN, 10.0, false, &line);
         w.down(12.0);
@@ -241,6 +291,37 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
     for line in footer {
         w.text(MARGIN, 8.0, false, &line);
         w.down(11.0);
+    }
+    // A GiroCode for banking apps: scan, check, send.
+    let girocode = match (&inv.seller.iban, &inv.payment_reference, &inv.kind) {
+        (Some(iban), Some(reference), DocumentKind::Invoice) => {
+            oms_domain::payment_reference::epc_qr_payload(
+                &inv.seller.name,
+                iban,
+                inv.amount_due,
+                inv.currency.as_str(),
+                reference,
+            )
+        }
+        _ => None,
+    };
+    if let Some(payload) = girocode {
+        if w.y < MARGIN + 110.0 {
+            w.new_page();
+        }
+        w.down(100.0);
+        let y = w.y;
+        w.qr(MARGIN - 8.0, y, 100.0, &payload);
+        w.y = y + 45.0;
+        w.text(
+            MARGIN + 100.0,
+            8.0,
+            false,
+            "Scan with your banking app to pay",
+        );
+        w.down(10.0);
+        w.text(MARGIN + 100.0, 8.0, false, "(GiroCode, EPC QR).");
+        w.y = y - 10.0;
     }
 
     let mut pdf = Pdf::new();
