@@ -766,13 +766,14 @@ async fn routes_errors_and_openapi() {
         ("/v1/orders/{id}/dunning-block", "post"),
         ("/v1/reports/receivables", "get"),
         ("/v1/invoices/{number}/cii", "get"),
+        ("/v1/journal", "get"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),
             "{method} {path} is missing from the OpenAPI document"
         );
     }
-    assert_eq!(paths.len(), 21);
+    assert_eq!(paths.len(), 22);
     assert!(doc["components"]["schemas"]["OrderRequest"].is_object());
 }
 

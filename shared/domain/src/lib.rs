@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod invoice;
+pub mod journal;
 pub mod money;
 pub mod new_order;
 pub mod order;

@@ -20,10 +20,12 @@ use crate::catalog::{SkuItem, SkuUpdate};
 use crate::collection::Receivable;
 use crate::event::{Envelope, QueueName};
 use crate::invoice::Invoice;
+use crate::journal::JournalEntry;
 use crate::order::Order;
 use crate::payment::{MismatchKind, PaymentEvent};
 use crate::report::DailyFacts;
 use crate::{FulfillmentId, InvoiceNumber, OrderId, Sku, StageError, StoreError};
+use jiff::civil::Date;
 
 /// The first answer given to an `Idempotency-Key`, replayed for repeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +112,8 @@ pub struct ChangeSet {
     /// A bank transaction to record: new (`expected: None`, refused if its
     /// id is known) or changed from the status it must still have.
     pub bank_transaction: Option<BankTransactionWrite>,
+    /// Journal entries the change books (an id written before is kept as it was).
+    pub journal: Vec<JournalEntry>,
     /// Published after the change is durable, at least once.
     pub events: Vec<Envelope>,
 }
@@ -234,6 +238,9 @@ pub trait Store: Send + Sync {
         reference: &str,
     ) -> Result<Option<OrderId>, StoreError>;
     async fn bank_transaction(&self, id: &str) -> Result<Option<BankTransaction>, StoreError>;
+    /// The journal entries dated `from` to `to` (business dates, inclusive),
+    /// by date and id.
+    async fn journal(&self, from: Date, to: Date) -> Result<Vec<JournalEntry>, StoreError>;
     /// Bank transactions nobody could match, oldest first.
     async fn unmatched_bank_transactions(&self) -> Result<Vec<BankTransaction>, StoreError>;
 

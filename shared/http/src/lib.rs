@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::finance::run_dunning))
         .routes(routes!(routes::finance::dunning_block))
         .routes(routes!(routes::finance::receivables))
+        .routes(routes!(routes::finance::journal))
         .with_state(state)
         .split_for_parts();
     let api = Arc::new(api);

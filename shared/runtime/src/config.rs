@@ -9,6 +9,7 @@
 
 use oms_domain::collection::CollectionPolicy;
 use oms_domain::invoice::Seller;
+use oms_domain::journal::{Chart, ChartKind};
 use oms_invoice::InvoiceConfig;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -187,7 +188,37 @@ pub fn invoice(env: &mut Env, need: Need) -> InvoiceConfig {
         seller,
         finance_email: env.optional("OMS_FINANCE_EMAIL"),
         collection: collection(env),
+        chart: chart(env),
     }
+}
+
+/// The chart of accounts (`OMS_CHART`: `skr03`, the default, or `skr04`)
+/// and each account's number overridden by `OMS_ACCOUNT_<NAME>` (the names
+/// are in the README).
+pub fn chart(env: &mut Env) -> Chart {
+    let kind = match env.optional("OMS_CHART").as_deref() {
+        None | Some("skr03") => ChartKind::Skr03,
+        Some("skr04") => ChartKind::Skr04,
+        Some(other) => {
+            env.invalid(
+                "OMS_CHART",
+                &format!("must be skr03 or skr04, not `{other}`"),
+            );
+            ChartKind::Skr03
+        }
+    };
+    let mut overrides = std::collections::BTreeMap::new();
+    for (name, _, _) in Chart::defaults() {
+        let var = format!("OMS_ACCOUNT_{name}");
+        if let Some(number) = env.optional(&var) {
+            if number.len() > 9 || !number.chars().all(|c| c.is_ascii_digit()) {
+                env.invalid(&var, "must be an account number of up to 9 digits");
+            } else {
+                overrides.insert(name, number);
+            }
+        }
+    }
+    Chart { kind, overrides }
 }
 
 /// How money is collected: `OMS_PAYMENT_TERMS_DAYS` (14),

@@ -18,12 +18,14 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnConsumedCapacity, ReturnValue,
     ReturnValuesOnConditionCheckFailure as OnFailure, Select, TransactWriteItem, Update,
 };
+use jiff::civil::Date;
 use jiff::Timestamp;
 use oms_domain::bank::{BankTransaction, BankTxStatus};
 use oms_domain::catalog::{SkuItem, SkuUpdate};
 use oms_domain::collection::Receivable;
 use oms_domain::event::Envelope;
 use oms_domain::invoice::Invoice;
+use oms_domain::journal::JournalEntry;
 use oms_domain::order::Order;
 use oms_domain::ports::{
     ChangeSet, CommitError, Conflict, IdempotencyRecord, Store, StoredPaymentEvent,
@@ -363,6 +365,10 @@ impl DynamoStore {
         }
         for (i, m) in c.mismatches.iter().enumerate() {
             ops.push(Op::put(Role::Plain, mismatch_item(m, i)?, None));
+        }
+        for e in &c.journal {
+            // Keyed by the event: written again, it stays the one entry.
+            ops.push(Op::put(Role::Plain, journal_item(e)?, None));
         }
         if let Some((intent, order)) = &c.payment_intent {
             ops.push(Op::put(
@@ -782,6 +788,34 @@ impl Store for DynamoStore {
             .await?
             .map(|i| parse_bank_transaction(&i))
             .transpose()
+    }
+
+    async fn journal(&self, from: Date, to: Date) -> Result<Vec<JournalEntry>, StoreError> {
+        let mut out = Vec::new();
+        let mut day = from;
+        while day <= to {
+            let (_, facts) = self
+                .query("facts", "fact_day", &day.to_string(), None, false)
+                .await?;
+            for f in facts {
+                if f.get("fact")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    != Some("journal")
+                {
+                    continue;
+                }
+                if let Some(item) = self.get(get_s(&f, KEY)?.to_string()).await? {
+                    out.push(parse_journal(&item)?);
+                }
+            }
+            day = match day.tomorrow() {
+                Ok(next) => next,
+                Err(_) => break,
+            };
+        }
+        out.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+        Ok(out)
     }
 
     async fn unmatched_bank_transactions(&self) -> Result<Vec<BankTransaction>, StoreError> {

@@ -9,6 +9,7 @@ use oms_domain::bank::{BankTransaction, BankTxStatus};
 use oms_domain::catalog::SkuItem;
 use oms_domain::collection::Receivable;
 use oms_domain::invoice::{DocumentKind, Invoice};
+use oms_domain::journal::JournalEntry;
 use oms_domain::order::{Order, OrderStatus};
 use oms_domain::ports::{IdempotencyRecord, LedgerEntry, MismatchRecord, StoredPaymentEvent};
 use oms_domain::{FulfillmentId, InvoiceNumber, OrderId, Sku, StoreError, TaxRate};
@@ -306,6 +307,20 @@ pub fn ledger_item(l: &LedgerEntry, n_: usize) -> Item {
     item.insert("order_id".into(), s(l.order_id.as_str()));
     fact(&mut item, "ledger", l.at, &l.currency, l.amount);
     item
+}
+
+/// A journal entry, dated by its business date in the facts index.
+pub fn journal_item(e: &JournalEntry) -> Result<Item, StoreError> {
+    let mut item = key(format!("journal#{}", e.id));
+    item.insert("doc".into(), s(json(e)?));
+    item.insert("fact".into(), s("journal"));
+    item.insert("fact_day".into(), s(e.date.to_string()));
+    item.insert("fact_at".into(), n(Timestamp::now().as_millisecond()));
+    Ok(item)
+}
+
+pub fn parse_journal(item: &Item) -> Result<JournalEntry, StoreError> {
+    serde_json::from_str(get_s(item, "doc")?).map_err(corrupt)
 }
 
 pub fn mismatch_item(m: &MismatchRecord, n_: usize) -> Result<Item, StoreError> {

@@ -129,6 +129,14 @@ CREATE TABLE bank_transactions (
 );
 CREATE INDEX bank_transactions_status ON bank_transactions (status, recorded_ms);
 "#,
+    r#"
+CREATE TABLE journal (
+    id TEXT PRIMARY KEY,
+    day TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX journal_day ON journal (day, id);
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {

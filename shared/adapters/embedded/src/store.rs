@@ -1,12 +1,14 @@
 //! `Store` on SQLite: every change set is one savepoint, all or nothing, inside the database thread's group commit.
 
 use async_trait::async_trait;
+use jiff::civil::Date;
 use jiff::Timestamp;
 use oms_domain::bank::{BankTransaction, BankTxStatus};
 use oms_domain::catalog::{SkuItem, SkuUpdate};
 use oms_domain::collection::Receivable;
 use oms_domain::event::{Envelope, QueueName};
 use oms_domain::invoice::{DocumentKind, Invoice};
+use oms_domain::journal::JournalEntry;
 use oms_domain::order::Order;
 use oms_domain::payment::PaymentEvent;
 use oms_domain::ports::{
@@ -297,6 +299,20 @@ fn apply(tx: &Connection, c: &ChangeSet) -> Result<(), CommitError> {
             "INSERT INTO mismatches (order_id, event_id, kind, detail, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![m.order_id.as_ref().map(|o| o.to_string()), m.event_id, kind.as_str(), m.detail, m.at.as_millisecond()],
         )
+        .map_err(sql_err)?;
+    }
+    for e in &c.journal {
+        tx.prepare_cached(
+            "INSERT INTO journal (id, day, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                e.id,
+                e.date.to_string(),
+                serde_json::to_string(e)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?
+            ])
+        })
         .map_err(sql_err)?;
     }
     if let Some(w) = &c.bank_transaction {
@@ -640,6 +656,18 @@ impl Store for Embedded {
                 .map_err(sql_err)?;
             doc.map(|d| serde_json::from_str(&d).map_err(json_err))
                 .transpose()
+        })
+        .await
+    }
+
+    async fn journal(&self, from: Date, to: Date) -> Result<Vec<JournalEntry>, StoreError> {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.call(move |conn| {
+            json_rows(
+                conn,
+                "SELECT doc FROM journal WHERE day >= ?1 AND day <= ?2 ORDER BY day, id",
+                params![from, to],
+            )
         })
         .await
     }

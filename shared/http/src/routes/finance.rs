@@ -280,3 +280,90 @@ pub async fn receivables(
         oms_report::receivables(state.store.as_ref(), date, &currency).await?,
     ))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostingView {
+    /// The account's number in the configured chart (SKR03 or SKR04).
+    pub account: String,
+    pub debit: i64,
+    pub credit: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JournalEntryView {
+    pub entry_id: String,
+    #[schema(value_type = String, example = "2026-12-01")]
+    pub date: Date,
+    /// The invoice or credit note, else the order's payment reference.
+    pub document: String,
+    pub text: String,
+    pub currency: String,
+    pub postings: Vec<PostingView>,
+}
+
+/// `from`/`to` (both required, inclusive, at most 366 days apart).
+fn period(params: &[(&str, &str)]) -> Result<(Date, Date), ApiError> {
+    let day = |name: &str| -> Result<Date, ApiError> {
+        let (_, v) = params.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+            ApiError::invalid(FieldError::new(
+                name,
+                format!("`{name}` (YYYY-MM-DD) is required"),
+            ))
+        })?;
+        oms_report::parse_date(v).map_err(|m| ApiError::invalid(FieldError::new(name, m)))
+    };
+    let (from, to) = (day("from")?, day("to")?);
+    if to < from {
+        return Err(ApiError::invalid(FieldError::new(
+            "to",
+            "`to` is before `from`",
+        )));
+    }
+    if from.until(to).map_or(true, |s| s.get_days() > 366) {
+        return Err(ApiError::invalid(FieldError::new(
+            "to",
+            "at most 366 days at a time",
+        )));
+    }
+    Ok((from, to))
+}
+
+/// The journal: every invoice, credit note, payment, refund, chargeback,
+/// bank booking and dunning charge as balanced postings, dated by business
+/// day, with the configured chart's account numbers.
+#[utoipa::path(get, path = "/v1/journal", tag = "finance",
+    params(("from" = String, Query, description = "YYYY-MM-DD"), ("to" = String, Query, description = "YYYY-MM-DD, inclusive")),
+    responses((status = 200, body = Vec<JournalEntryView>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn journal(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Vec<JournalEntryView>>, ApiError> {
+    state.config.keys.authorize(&headers, &[Role::Finance])?;
+    let (from, to) = period(&query_params(query.as_deref(), &["from", "to"])?)?;
+    let chart = &state.config.invoice.chart;
+    let entries = state.store.journal(from, to).await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| JournalEntryView {
+                entry_id: e.id,
+                date: e.date,
+                document: e.document,
+                text: e.text,
+                currency: e.currency,
+                postings: e
+                    .postings
+                    .iter()
+                    .map(|p| PostingView {
+                        account: chart.number(&p.account),
+                        debit: p.debit,
+                        credit: p.credit,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
+}

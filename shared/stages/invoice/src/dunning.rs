@@ -8,6 +8,7 @@ use jiff::civil::Date;
 use jiff::Timestamp;
 use oms_domain::collection::{next_step, CollectionPolicy, Receivable};
 use oms_domain::event::{Envelope, EventType, Payload};
+use oms_domain::journal;
 use oms_domain::money::format_minor;
 use oms_domain::order::{DunningNotice, Locale, Order};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
@@ -114,8 +115,10 @@ pub async fn dun_order<S: Store + ?Sized>(
                     ..Payload::default()
                 },
             );
+            let charges = journal::for_dunning(&next, step.level, step.fee, step.interest, today);
             let changes = ChangeSet {
                 events: vec![notice],
+                journal: charges.into_iter().collect(),
                 ..ChangeSet::order_update(next, order.version)
             };
             Ok(commit_order(store, changes, Some(step.level)).await?)
@@ -339,6 +342,7 @@ mod tests {
             mail_from: "shop@example.com".into(),
             finance_email: Some("finance@example.com".into()),
             collection: CollectionPolicy::default(),
+            chart: Default::default(),
         }
     }
 

@@ -19,6 +19,7 @@ use jiff::Timestamp;
 use oms_domain::collection::{business_date, due_date, CollectionPolicy};
 use oms_domain::event::{Envelope, EventType};
 use oms_domain::invoice::{build_credit_note, build_invoice, Invoice, Seller};
+use oms_domain::journal;
 use oms_domain::order::{Order, OrderStatus};
 use oms_domain::order_write::{next_version, update_order, OrderKey, Round};
 use oms_domain::ports::{ChangeSet, CommitError, Conflict, InvoiceWrite, Mailer, Store};
@@ -82,6 +83,8 @@ pub struct InvoiceConfig {
     pub finance_email: Option<String>,
     /// Payment terms, prepayment deadline, dunning days and base rate.
     pub collection: CollectionPolicy,
+    /// The chart of accounts the journal and the DATEV export number by.
+    pub chart: oms_domain::journal::Chart,
 }
 
 /// Consumer of the invoice queue: `OrderShipped` gets the invoice,
@@ -181,6 +184,7 @@ pub async fn issue_invoice<S: Store + ?Sized>(
                 next.invoice_number = Some(number);
                 next.note("invoiced", now);
                 let changes = ChangeSet {
+                    journal: vec![journal::for_document(&invoice)],
                     invoice: Some(InvoiceWrite {
                         invoice: invoice.clone(),
                         series: series.clone(),
@@ -245,6 +249,7 @@ pub async fn issue_credit_note<S: Store + ?Sized>(
                 next.returns[position].credit_note = Some(number);
                 next.note("credited", now);
                 let changes = ChangeSet {
+                    journal: vec![journal::for_document(&note)],
                     invoice: Some(InvoiceWrite {
                         invoice: note.clone(),
                         series: series.clone(),

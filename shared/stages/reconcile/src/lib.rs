@@ -4,6 +4,7 @@
 
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType, Payload};
+use oms_domain::journal;
 use oms_domain::order::{Order, OrderStatus};
 use oms_domain::order_write::{next_version, update_order, OrderKey, Round};
 use oms_domain::payment::{book, MismatchKind, PaymentEvent, PaymentEventKind};
@@ -242,6 +243,22 @@ pub async fn book_payment_event<S: Store + ?Sized>(
                 } if booking.amount != 0 => next.note("dispute_funds_reinstated", now),
                 _ => {}
             }
+            let what = match &stored.event.kind {
+                PaymentEventKind::Received { .. } => "Zahlung",
+                PaymentEventKind::Returned { .. } => "Rücküberweisung",
+                PaymentEventKind::Dispute {
+                    withdrawn: true, ..
+                } => "Rückbelastung",
+                PaymentEventKind::Dispute { .. } => "Rückbelastung zurück",
+                PaymentEventKind::Refund { .. } if booking.amount > 0 => "Erstattung storniert",
+                _ => "Erstattung",
+            };
+            let journal = (booking.amount != 0)
+                .then(|| {
+                    journal::for_payment(&order, provider, event_id, booking.amount, what, now)
+                })
+                .into_iter()
+                .collect();
             let ledger = (booking.amount != 0)
                 .then(|| LedgerEntry {
                     order_id: order.id.clone(),
@@ -279,6 +296,7 @@ pub async fn book_payment_event<S: Store + ?Sized>(
             }
             let changes = ChangeSet {
                 ledger,
+                journal,
                 mismatches,
                 payment_intent,
                 events,
