@@ -130,6 +130,20 @@ fn both_entry_points_read_every_shared_variable_alike() {
         local(&deployed()).unwrap().invoice.collection,
         oms_domain::collection::CollectionPolicy::default()
     );
+
+    // The chart of accounts and its overrides.
+    let vars = with(&[
+        ("OMS_CHART", "skr04"),
+        ("OMS_ACCOUNT_CLEARING_STRIPE", "1461"),
+    ]);
+    let (l, api) = (local(&vars).unwrap(), lambda_api(&vars).unwrap());
+    assert_eq!(l.invoice.chart, api.invoice.chart);
+    let stripe = oms_domain::journal::Account::Clearing("stripe".into());
+    assert_eq!(l.invoice.chart.number(&stripe), "1461");
+    assert_eq!(
+        l.invoice.chart.number(&oms_domain::journal::Account::Bank),
+        "1800"
+    );
 }
 
 #[test]
@@ -147,6 +161,8 @@ fn both_entry_points_refuse_the_same_bad_values() {
         ("OMS_DUNNING_DAYS", "21,7,35"),
         ("OMS_BASE_RATE", "1,27"),
         ("OMS_BASE_RATE", "1.275"),
+        ("OMS_CHART", "skr99"),
+        ("OMS_ACCOUNT_BANK", "12-00"),
     ] {
         let vars = with(&[(name, value)]);
         let local = local(&vars).err();
