@@ -12,12 +12,12 @@ use oms_domain::order::fixtures::sample_order;
 use oms_domain::order::{Order, OrderStatus, PaymentMethod};
 use oms_domain::ports::{ChangeSet, OrderWrite, Store};
 use oms_domain::{payment_reference, InvoiceNumber, OrderId};
-use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::Backend;
+use crate::sample_statement::{camt053, Credit, Remittance};
 
 /// An invoiced, unpaid order due `overdue_days` ago.
 fn open_invoice(n: u64, overdue_days: i64) -> Order {
@@ -67,41 +67,28 @@ async fn write_orders(store: Arc<dyn Store>, count: u64, overdue_days: i64) -> R
 /// reference, some by order id in the text (split over two lines, `_`
 /// lost), and one in ten with nothing we know (unmatched).
 fn statement(orders: &[Order], entries: usize) -> String {
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\"><BkToCstmrStmt>\
-         <GrpHdr><MsgId>BENCH-",
-    );
-    let _ = write!(xml, "{}", Timestamp::now().as_millisecond());
-    xml.push_str("</MsgId></GrpHdr><Stmt><Id>S</Id><Acct><Id><IBAN>DE02120300000000202051</IBAN></Id><Ccy>EUR</Ccy></Acct>\n");
-    for i in 0..entries {
-        let o = &orders[i % orders.len()];
-        let amount = o.total;
-        let remittance = match i % 10 {
-            9 => "<Ustrd>Danke fuer alles</Ustrd>".to_string(),
-            7 | 8 => {
-                let id = o.id.as_str().replace('_', "");
-                let (a, b) = id.split_at(15);
-                format!("<Ustrd>Bestellung {a}</Ustrd><Ustrd>{b}</Ustrd>")
+    let run = Timestamp::now().as_millisecond();
+    let credits: Vec<Credit> = (0..entries)
+        .map(|i| {
+            let o = &orders[i % orders.len()];
+            let remittance = match i % 10 {
+                9 => Remittance::Lines(vec!["Danke fuer alles".into()]),
+                7 | 8 => {
+                    let id = o.id.as_str().replace('_', "");
+                    let (a, b) = id.split_at(15);
+                    Remittance::Lines(vec![format!("Bestellung {a}"), b.to_string()])
+                }
+                _ => Remittance::Structured(payment_reference::for_order(&o.id)),
+            };
+            Credit {
+                reference: format!("BENCH-{run}-{i}"),
+                amount: o.total,
+                debtor: format!("Kunde {i}"),
+                remittance,
             }
-            _ => format!(
-                "<Strd><CdtrRefInf><Ref>{}</Ref></CdtrRefInf></Strd>",
-                payment_reference::for_order(&o.id)
-            ),
-        };
-        let _ = writeln!(
-            xml,
-            "<Ntry><Amt Ccy=\"EUR\">{}.{:02}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>\
-             <BookgDt><Dt>2026-12-01</Dt></BookgDt><AcctSvcrRef>BENCH-{i}-{}</AcctSvcrRef>\
-             <NtryDtls><TxDtls><RltdPties><Dbtr><Pty><Nm>Kunde {i}</Nm></Pty></Dbtr></RltdPties>\
-             <RmtInf>{remittance}</RmtInf></TxDtls></NtryDtls></Ntry>",
-            amount / 100,
-            amount % 100,
-            o.id.as_str()
-        );
-    }
-    xml.push_str("</Stmt></BkToCstmrStmt></Document>\n");
-    xml
+        })
+        .collect();
+    camt053(&format!("BENCH-{run}"), &credits)
 }
 
 /// Forgets the peak RSS so far (Linux), so the next reading is this step's.

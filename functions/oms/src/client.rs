@@ -63,6 +63,18 @@ impl Client {
         .await
     }
 
+    /// POSTs an XML document (a bank statement).
+    pub async fn post_xml(&self, path: &str, xml: &str) -> Result<Answer> {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(&self.key)
+                .header("content-type", "application/xml")
+                .body(xml.to_string()),
+        )
+        .await
+    }
+
     pub async fn put_sku(
         &self,
         sku: &str,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::app::start;
 use crate::client::{order_body, Client};
 use crate::config::Settings;
+use crate::sample_statement::{camt053, Credit, Remittance};
 
 const CATALOGUE: &[(&str, &str, &str, i64)] = &[
     ("MUG-BLUE", "Tasse Blau", "19", 1299),
@@ -106,8 +107,64 @@ pub async fn run(orders: usize, data_dir: PathBuf) -> Result<DemoOutcome> {
     )?;
     placed.push(backorder);
 
-    let deadline = Duration::from_secs(120);
+    // Paid by bank transfer: prepayment orders wait for their money, an
+    // invoice order ships at once; one bank statement pays them all.
+    println!("placing 3 prepayment orders and 1 invoice order, paid by one bank statement …");
+    let mut by_transfer = Vec::new();
+    for (k, method) in ["bank_transfer", "bank_transfer", "bank_transfer", "invoice"]
+        .into_iter()
+        .enumerate()
+    {
+        let n = orders + 10 + k;
+        let mut body = order_body(n, &[("TOWEL-XL", 1, 1899)]);
+        body["payment_method"] = Value::from(method);
+        let answer = client.create_order(&format!("demo-{n}"), &body).await?;
+        expect(answer.status, &[201], "placing a transfer order")?;
+        by_transfer.push((
+            answer.body["id"].as_str().unwrap_or_default().to_string(),
+            answer.body["total"].as_i64().unwrap_or_default(),
+            answer.body["payment_reference"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ));
+    }
     let mut failures = Vec::new();
+    for (id, _, _) in &by_transfer[..3] {
+        let waiting = |o: &Value| o["status"] == "awaiting_payment";
+        let o = wait_for(&client, id, waiting, Duration::from_secs(30)).await;
+        if !waiting(&o) {
+            failures.push(format!(
+                "{id}: expected awaiting_payment, is {}",
+                o["status"]
+            ));
+        }
+    }
+    let credits: Vec<Credit> = by_transfer
+        .iter()
+        .enumerate()
+        .map(|(k, (id, total, reference))| Credit {
+            reference: format!("DEMO-{k}"),
+            amount: *total,
+            debtor: format!("Kundin {k}"),
+            // The second customer typed the reference by hand, in two lines.
+            remittance: if k == 1 {
+                let (a, b) = reference.split_at(12);
+                Remittance::Lines(vec![format!("Bestellung {a}"), format!("{b} danke")])
+            } else if k == 3 {
+                Remittance::Lines(vec![format!("Order {}", id.replace('_', ""))])
+            } else {
+                Remittance::Structured(reference.clone())
+            },
+        })
+        .collect();
+    let statement = camt053("DEMO-STATEMENT", &credits);
+    let imported = client.post_xml("/v1/bank-statements", &statement).await?;
+    expect(imported.status, &[200], "importing the bank statement")?;
+    println!("bank statement imported: {}", imported.body);
+    placed.extend(by_transfer.iter().map(|(id, _, _)| id.clone()));
+
+    let deadline = Duration::from_secs(120);
     for id in &placed {
         let order = wait_for(
             &client,
