@@ -636,6 +636,8 @@ async fn the_daily_facts_count_what_happened(b: Backend) {
     o.captured_at = now;
     b.store.commit(new_order(&o)).await.unwrap();
     let mut shipped = o.clone();
+    shipped.note("reserved", now + jiff::SignedDuration::from_millis(250));
+    shipped.note("handed_off", now + jiff::SignedDuration::from_millis(1_500));
     shipped.note("shipped", now + jiff::SignedDuration::from_secs(90));
     shipped.version = 2;
     b.store
@@ -663,7 +665,15 @@ async fn the_daily_facts_count_what_happened(b: Backend) {
     loop {
         let f = b.store.daily_facts(day_start, end).await.unwrap();
         if f.orders_captured == 1 && f.invoices_issued == 1 && f.orders_shipped == 1 {
-            assert_eq!(f.lead_times_seconds, vec![90]);
+            let lead: Vec<i64> = f
+                .lead_times
+                .iter()
+                .map(|t| t.shipped - t.captured)
+                .collect();
+            assert_eq!(lead, vec![90_000]);
+            let t = f.lead_times[0];
+            assert_eq!(t.reserved.map(|r| r - t.captured), Some(250));
+            assert_eq!(t.handed_off.map(|h| h - t.captured), Some(1_500));
             assert_eq!(f.revenue.get("EUR"), Some(&o.total));
             break;
         }

@@ -4,14 +4,45 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// Percentiles of a duration in seconds, to the millisecond (whole seconds
+/// are written without a fraction, as before).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LeadTime {
-    pub p50: i64,
-    pub p95: i64,
-    pub max: i64,
+    #[serde(serialize_with = "seconds")]
+    pub p50: f64,
+    #[serde(serialize_with = "seconds")]
+    pub p95: f64,
+    #[serde(serialize_with = "seconds")]
+    pub max: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+fn seconds<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
+/// Each step of the orders shipped that day: capture to reservation, to
+/// hand-off, to shipment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeadTimeBySteps {
+    pub reserved: Option<LeadTime>,
+    pub handed_off: Option<LeadTime>,
+    pub shipped: Option<LeadTime>,
+}
+
+/// When one shipped order reached each step (milliseconds since the epoch).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepTimes {
+    pub captured: i64,
+    pub reserved: Option<i64>,
+    pub handed_off: Option<i64>,
+    pub shipped: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DailyReport {
     pub date: String,
     pub orders_captured: u64,
@@ -28,6 +59,8 @@ pub struct DailyReport {
     pub payment_mismatches: u64,
     /// Capture to shipment, for the orders shipped that day; null if none.
     pub order_lead_time_seconds: Option<LeadTime>,
+    /// The same by step: capture → reserved → handed off → shipped.
+    pub order_lead_time_by_step: LeadTimeBySteps,
 }
 
 /// Raw figures a store gathers for one day; [`DailyFacts::into_report`] shapes them.
@@ -42,7 +75,8 @@ pub struct DailyFacts {
     pub payments_received: BTreeMap<String, i64>,
     pub open_receivables: BTreeMap<String, i64>,
     pub payment_mismatches: u64,
-    pub lead_times_seconds: Vec<i64>,
+    /// The steps of each order shipped that day.
+    pub lead_times: Vec<StepTimes>,
 }
 
 impl DailyFacts {
@@ -58,7 +92,32 @@ impl DailyFacts {
             payments_received: self.payments_received,
             open_receivables: self.open_receivables,
             payment_mismatches: self.payment_mismatches,
-            order_lead_time_seconds: lead_time(self.lead_times_seconds),
+            order_lead_time_seconds: lead_time(
+                self.lead_times
+                    .iter()
+                    .map(|t| t.shipped - t.captured)
+                    .collect(),
+            ),
+            order_lead_time_by_step: LeadTimeBySteps {
+                reserved: lead_time(
+                    self.lead_times
+                        .iter()
+                        .filter_map(|t| Some(t.reserved? - t.captured))
+                        .collect(),
+                ),
+                handed_off: lead_time(
+                    self.lead_times
+                        .iter()
+                        .filter_map(|t| Some(t.handed_off? - t.reserved?))
+                        .collect(),
+                ),
+                shipped: lead_time(
+                    self.lead_times
+                        .iter()
+                        .filter_map(|t| Some(t.shipped - t.handed_off?))
+                        .collect(),
+                ),
+            },
         }
     }
 }
@@ -71,15 +130,17 @@ pub fn percentile(sorted: &[i64], p: u32) -> i64 {
     sorted[rank - 1]
 }
 
-pub fn lead_time(mut seconds: Vec<i64>) -> Option<LeadTime> {
-    if seconds.is_empty() {
+/// Percentiles of durations given in milliseconds, in seconds.
+pub fn lead_time(mut millis: Vec<i64>) -> Option<LeadTime> {
+    if millis.is_empty() {
         return None;
     }
-    seconds.sort_unstable();
+    millis.sort_unstable();
+    let s = |ms: i64| ms as f64 / 1000.0;
     Some(LeadTime {
-        p50: percentile(&seconds, 50),
-        p95: percentile(&seconds, 95),
-        max: *seconds.last().expect("not empty"),
+        p50: s(percentile(&millis, 50)),
+        p95: s(percentile(&millis, 95)),
+        max: s(*millis.last().expect("not empty")),
     })
 }
 
@@ -101,13 +162,46 @@ mod tests {
     fn lead_time_of_nothing_is_none() {
         assert_eq!(lead_time(vec![]), None);
         assert_eq!(
-            lead_time(vec![30, 10, 20]),
+            lead_time(vec![30_000, 10_000, 20_250]),
             Some(LeadTime {
-                p50: 20,
-                p95: 30,
-                max: 30
+                p50: 20.25,
+                p95: 30.0,
+                max: 30.0
             })
         );
+        let json = serde_json::to_string(&lead_time(vec![1_500, 2_000]).unwrap()).unwrap();
+        assert_eq!(
+            json, r#"{"p50":1.5,"p95":2,"max":2}"#,
+            "whole seconds stay integers"
+        );
+    }
+
+    #[test]
+    fn steps_are_measured_from_step_to_step() {
+        let facts = DailyFacts {
+            lead_times: vec![
+                StepTimes {
+                    captured: 0,
+                    reserved: Some(120),
+                    handed_off: Some(1_120),
+                    shipped: 61_120,
+                },
+                // Shipped without a recorded hand-off: only the first step counts.
+                StepTimes {
+                    captured: 0,
+                    reserved: Some(80),
+                    handed_off: None,
+                    shipped: 5_000,
+                },
+            ],
+            ..DailyFacts::default()
+        };
+        let r = facts.into_report("2026-11-27".into());
+        let steps = r.order_lead_time_by_step;
+        assert_eq!(steps.reserved.unwrap().max, 0.12);
+        assert_eq!(steps.handed_off.unwrap().p50, 1.0);
+        assert_eq!(steps.shipped.unwrap().p50, 60.0);
+        assert_eq!(r.order_lead_time_seconds.unwrap().max, 61.12);
     }
 }
 

@@ -30,7 +30,7 @@ use oms_domain::order::Order;
 use oms_domain::ports::{
     ChangeSet, CommitError, Conflict, IdempotencyRecord, Store, StoredPaymentEvent,
 };
-use oms_domain::report::DailyFacts;
+use oms_domain::report::{DailyFacts, StepTimes};
 use oms_domain::{FulfillmentId, InvoiceNumber, OrderId, Sku, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -872,8 +872,14 @@ impl Store for DynamoStore {
                 )
                 .await?;
             for item in &shipped {
-                let lead = (get_n(item, "shipped_at")? - get_n(item, "captured_at")?) / 1000;
-                facts.lead_times_seconds.push(lead);
+                let optional =
+                    |name: &str| item.get(name).and_then(|v| v.as_n().ok()?.parse().ok());
+                facts.lead_times.push(StepTimes {
+                    captured: get_n(item, "captured_at")?,
+                    reserved: optional("reserved_at"),
+                    handed_off: optional("handed_off_at"),
+                    shipped: get_n(item, "shipped_at")?,
+                });
             }
             facts.orders_shipped += shipped.len() as u64;
             let (_, items) = self

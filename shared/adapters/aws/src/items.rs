@@ -140,6 +140,11 @@ pub fn order_item(order: &Order) -> Result<Item, StoreError> {
         item.insert("backlog_at".into(), n(captured.as_millisecond()));
         item.insert("units".into(), s(json(&units)?));
     }
+    for (event, attribute) in [("reserved", "reserved_at"), ("handed_off", "handed_off_at")] {
+        if let Some(at) = order.first(event) {
+            item.insert(attribute.into(), n(at.as_millisecond()));
+        }
+    }
     if order.status == OrderStatus::AwaitingPayment {
         item.insert("backlog".into(), s("awaiting_payment"));
         item.insert("backlog_at".into(), n(captured.as_millisecond()));

@@ -42,7 +42,7 @@ pub const GSIS: [TableSpec; 7] = [
         index: "shipped",
         partition: "shipped_day",
         sort: Some("shipped_at"),
-        projected: &["captured_at"],
+        projected: &["captured_at", "reserved_at", "handed_off_at"],
     },
     TableSpec {
         index: "backordered",

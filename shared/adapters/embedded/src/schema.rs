@@ -137,6 +137,11 @@ CREATE TABLE journal (
 );
 CREATE INDEX journal_day ON journal (day, id);
 "#,
+    r#"
+-- When each order reached the middle steps, for the lead time by step.
+ALTER TABLE orders ADD COLUMN reserved_ms INTEGER;
+ALTER TABLE orders ADD COLUMN handed_off_ms INTEGER;
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {

@@ -14,7 +14,7 @@ use oms_domain::payment::PaymentEvent;
 use oms_domain::ports::{
     ChangeSet, CommitError, Conflict, IdempotencyRecord, Store, StoredPaymentEvent,
 };
-use oms_domain::report::DailyFacts;
+use oms_domain::report::{DailyFacts, StepTimes};
 use oms_domain::{FulfillmentId, InvoiceNumber, OrderId, Sku, StoreError, TaxRate};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap};
@@ -96,8 +96,9 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
         None => {
             let n = tx
                 .prepare_cached(
-                    "INSERT INTO orders (id, version, status, fulfillment_id, captured_ms, shipped_ms, backordered_ms, cancelled_ms, doc, receivable)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO orders (id, version, status, fulfillment_id, captured_ms, shipped_ms, backordered_ms, cancelled_ms, doc, receivable,
+                                         reserved_ms, handed_off_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO NOTHING",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
@@ -110,7 +111,9 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
                         ms("backordered"),
                         ms("cancelled"),
                         doc,
-                        receivable
+                        receivable,
+                        ms("reserved"),
+                        ms("handed_off")
                     ])
                 })
                 .map_err(sql_err)?;
@@ -125,7 +128,8 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
         Some(v) => tx
             .prepare_cached(
                 "UPDATE orders SET version = ?2, status = ?3, fulfillment_id = ?4, shipped_ms = ?5, backordered_ms = ?6,
-                 cancelled_ms = ?7, doc = ?8, receivable = ?10 WHERE id = ?1 AND version = ?9",
+                 cancelled_ms = ?7, doc = ?8, receivable = ?10, reserved_ms = ?11, handed_off_ms = ?12
+                 WHERE id = ?1 AND version = ?9",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -138,7 +142,9 @@ fn write_order(tx: &Connection, order: &Order, expected: Option<u64>) -> Result<
                     ms("cancelled"),
                     doc,
                     v,
-                    receivable
+                    receivable,
+                    ms("reserved"),
+                    ms("handed_off")
                 ])
             })
             .map_err(sql_err)?,
@@ -700,16 +706,26 @@ impl Store for Embedded {
         self.call(move |conn| {
             let in_range = |col: &str| format!("SELECT COUNT(*) FROM orders WHERE {col} >= ?1 AND {col} < ?2");
             let mut lead = conn
-                .prepare_cached("SELECT (shipped_ms - captured_ms) / 1000 FROM orders WHERE shipped_ms >= ?1 AND shipped_ms < ?2")
+                .prepare_cached(
+                    "SELECT captured_ms, reserved_ms, handed_off_ms, shipped_ms FROM orders
+                     WHERE shipped_ms >= ?1 AND shipped_ms < ?2",
+                )
                 .map_err(sql_err)?;
-            let lead_times_seconds = lead
-                .query_map(params![from, to], |r| r.get::<_, i64>(0))
+            let lead_times = lead
+                .query_map(params![from, to], |r| {
+                    Ok(StepTimes {
+                        captured: r.get(0)?,
+                        reserved: r.get(1)?,
+                        handed_off: r.get(2)?,
+                        shipped: r.get(3)?,
+                    })
+                })
                 .map_err(sql_err)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(sql_err)?;
             Ok(DailyFacts {
                 orders_captured: count(conn, &in_range("captured_ms"), from, to)?,
-                orders_shipped: lead_times_seconds.len() as u64,
+                orders_shipped: lead_times.len() as u64,
                 orders_backordered: count(conn, &in_range("backordered_ms"), from, to)?,
                 orders_cancelled: count(conn, &in_range("cancelled_ms"), from, to)?,
                 revenue: sums(
@@ -739,7 +755,7 @@ impl Store for Embedded {
                     to,
                 )?,
                 payment_mismatches: count(conn, "SELECT COUNT(*) FROM mismatches WHERE at_ms >= ?1 AND at_ms < ?2", from, to)?,
-                lead_times_seconds,
+                lead_times,
             })
         })
         .await

@@ -106,8 +106,12 @@ pub fn report_email(
     receivables: &[ReceivablesReport],
     mail: &ReportMail,
 ) -> Result<RawEmail, StageError> {
-    let lead = match &report.order_lead_time_seconds {
+    let step = |l: &Option<oms_domain::report::LeadTime>| match l {
         Some(l) => format!("p50 {} s, p95 {} s, max {} s", l.p50, l.p95, l.max),
+        None => "-".into(),
+    };
+    let lead = match &report.order_lead_time_seconds {
+        Some(_) => step(&report.order_lead_time_seconds),
         None => "no order shipped".into(),
     };
     let body = format!(
@@ -121,7 +125,10 @@ pub fn report_email(
          Payments received    {payments}\n\
          Open receivables     {open}\n\
          Payment mismatches   {mismatches}\n\
-         Order lead time      {lead}\n",
+         Order lead time      {lead}\n\
+         \x20 capture → reserved   {reserved}\n\
+         \x20 reserved → handed off {handed_off}\n\
+         \x20 handed off → shipped {to_shipped}\n",
         date = report.date,
         captured = report.orders_captured,
         shipped = report.orders_shipped,
@@ -132,6 +139,9 @@ pub fn report_email(
         payments = amounts(&report.payments_received),
         open = amounts(&report.open_receivables),
         mismatches = report.payment_mismatches,
+        reserved = step(&report.order_lead_time_by_step.reserved),
+        handed_off = step(&report.order_lead_time_by_step.handed_off),
+        to_shipped = step(&report.order_lead_time_by_step.shipped),
     );
     let mut body = body;
     if !reorder.is_empty() {
@@ -243,7 +253,20 @@ mod tests {
         let facts = oms_domain::report::DailyFacts {
             orders_captured: 3,
             revenue: [("EUR".to_string(), 12345)].into_iter().collect(),
-            lead_times_seconds: vec![60, 120],
+            lead_times: vec![
+                oms_domain::report::StepTimes {
+                    captured: 0,
+                    reserved: None,
+                    handed_off: None,
+                    shipped: 60_000,
+                },
+                oms_domain::report::StepTimes {
+                    captured: 0,
+                    reserved: None,
+                    handed_off: None,
+                    shipped: 120_000,
+                },
+            ],
             ..Default::default()
         };
         let report = facts.into_report("2026-11-26".into());
