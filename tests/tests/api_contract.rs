@@ -503,7 +503,12 @@ async fn an_order_goes_from_capture_to_paid_invoice() {
     assert_eq!(report["revenue"]["EUR"], total);
     assert_eq!(report["payments_received"]["EUR"], total);
     assert_eq!(report["open_receivables"]["EUR"], 0);
-    assert!(report["order_lead_time_seconds"]["max"].as_i64().is_some());
+    // Seconds to the millisecond: this order shipped within a second or two.
+    let max = report["order_lead_time_seconds"]["max"].as_f64().unwrap();
+    assert!(max > 0.0 && max < 60.0, "{max}");
+    let steps = &report["order_lead_time_by_step"];
+    let step = |name: &str| steps[name]["max"].as_f64().unwrap();
+    assert!(step("reserved") + step("handed_off") + step("shipped") <= max + 0.001);
 }
 
 #[tokio::test]
