@@ -892,9 +892,14 @@ impl Store for DynamoStore {
                 )
                 .await?;
             for item in &items {
+                let fact = get_s(item, "fact")?;
+                // Journal entries share the index; they are not daily facts.
+                if !matches!(fact, "invoice" | "credit_note" | "ledger" | "mismatch") {
+                    continue;
+                }
                 let currency = get_s(item, "currency")?.to_string();
                 let amount = get_n(item, "amount")?;
-                match get_s(item, "fact")? {
+                match fact {
                     "invoice" => {
                         facts.invoices_issued += 1;
                         *facts.revenue.entry(currency).or_insert(0) += amount;
