@@ -81,10 +81,11 @@ async fn the_demo_reaches_every_expected_end_state() {
     let dir = tempfile::tempdir().unwrap();
     let outcome = oms::demo::run(12, dir.path().to_path_buf()).await.unwrap();
     assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
-    // 12 orders plus the backorder ship; the cancelled one does not.
-    assert_eq!(outcome.emails, 13);
-    assert_eq!(outcome.report["orders_captured"], 14);
-    assert_eq!(outcome.report["orders_shipped"], 13);
+    // 12 orders, the backorder and the 4 paid by bank statement ship; the
+    // cancelled one does not.
+    assert_eq!(outcome.emails, 17);
+    assert_eq!(outcome.report["orders_captured"], 18);
+    assert_eq!(outcome.report["orders_shipped"], 17);
     assert_eq!(outcome.report["orders_cancelled"], 1);
     assert_eq!(outcome.report["open_receivables"]["EUR"], 0);
 }
