@@ -390,3 +390,78 @@ mod tests {
         assert_eq!(chart.number(&Account::Revenue(1900)), "4400");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::invoice::{build_credit_note, build_invoice};
+    use crate::order::fixtures::sample_order;
+    use crate::order::{Discount, OrderLine, Return, ReturnLine};
+    use crate::{InvoiceNumber, Sku};
+    use proptest::prelude::*;
+
+    fn seller() -> crate::invoice::Seller {
+        crate::invoice::Seller {
+            name: "S".into(),
+            street: "A".into(),
+            postal_code: "1".into(),
+            city: "K".into(),
+            country: "DE".into(),
+            vat_id: "DE1".into(),
+            email: "s@x.de".into(),
+            iban: None,
+            contact: Default::default(),
+        }
+    }
+
+    proptest! {
+        /// Any invoice and any credit note books balanced, with the whole
+        /// gross on receivables and exactly the document's VAT on VAT accounts.
+        #[test]
+        fn documents_always_balance(
+            lines in prop::collection::vec((0usize..3, 1i64..5, 1i64..50_000), 1..6),
+            shipping in 0i64..2_000,
+            discount_per_mille in 0i64..1_000,
+        ) {
+            let rates = ["19", "7", "0"];
+            let mut o = sample_order();
+            o.lines = lines
+                .iter()
+                .enumerate()
+                .map(|(i, (r, q, p))| OrderLine {
+                    sku: Sku(format!("S{i}")),
+                    name: "x".into(),
+                    quantity: *q,
+                    unit_price: *p,
+                    tax_rate: TaxRate::parse(rates[*r]).unwrap(),
+                })
+                .collect();
+            let goods: i64 = o.lines.iter().map(OrderLine::gross).sum();
+            o.discount = Some(Discount { code: None, amount: goods * discount_per_mille / 1_000 });
+            o.shipping_price = shipping;
+            o.total = crate::order::order_total(&o.lines, shipping, o.discount.as_ref());
+            let inv = build_invoice(&o, InvoiceNumber::new(2026, 1), o.captured_at, seller());
+            let e = for_document(&inv);
+            prop_assert!(e.is_balanced());
+            prop_assert_eq!(&e.postings[0], &debit(Account::Receivables, inv.total));
+            let vat: i64 = e.postings.iter()
+                .filter(|p| matches!(p.account, Account::OutputVat(_)))
+                .map(|p| p.credit)
+                .sum();
+            prop_assert_eq!(vat, inv.total_tax);
+
+            let ret = Return {
+                id: "R".into(),
+                lines: vec![ReturnLine { sku: o.lines[0].sku.clone(), quantity: 1 }],
+                restocked: true,
+                at: o.captured_at,
+                credit_note: None,
+            };
+            o.returns.push(ret.clone());
+            let note = build_credit_note(&o, &ret, InvoiceNumber::new(2026, 1), InvoiceNumber::credit_note(2026, 1), o.captured_at, seller());
+            let c = for_document(&note);
+            prop_assert!(c.is_balanced());
+            prop_assert_eq!(&c.postings[0], &credit(Account::Receivables, note.total));
+        }
+    }
+}
