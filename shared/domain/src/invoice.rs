@@ -333,7 +333,7 @@ pub fn build_credit_note(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::order::tests::sample_order;
     use crate::order::{order_total, Discount};

@@ -291,23 +291,10 @@ impl Chart {
 mod tests {
     use super::*;
     use crate::invoice::build_invoice;
+    use crate::invoice::tests::seller;
     use crate::order::fixtures::sample_order;
     use crate::order::OrderLine;
     use crate::InvoiceNumber;
-
-    fn seller() -> crate::invoice::Seller {
-        crate::invoice::Seller {
-            name: "S".into(),
-            street: "A".into(),
-            postal_code: "1".into(),
-            city: "K".into(),
-            country: "DE".into(),
-            vat_id: "DE1".into(),
-            email: "s@x.de".into(),
-            iban: None,
-            contact: Default::default(),
-        }
-    }
 
     #[test]
     fn an_invoice_books_receivables_against_revenue_and_vat_per_rate() {
@@ -394,25 +381,12 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
+    use crate::invoice::tests::seller;
     use crate::invoice::{build_credit_note, build_invoice};
     use crate::order::fixtures::sample_order;
     use crate::order::{Discount, OrderLine, Return, ReturnLine};
     use crate::{InvoiceNumber, Sku};
     use proptest::prelude::*;
-
-    fn seller() -> crate::invoice::Seller {
-        crate::invoice::Seller {
-            name: "S".into(),
-            street: "A".into(),
-            postal_code: "1".into(),
-            city: "K".into(),
-            country: "DE".into(),
-            vat_id: "DE1".into(),
-            email: "s@x.de".into(),
-            iban: None,
-            contact: Default::default(),
-        }
-    }
 
     proptest! {
         /// Any invoice and any credit note books balanced, with the whole

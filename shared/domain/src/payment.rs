@@ -189,6 +189,18 @@ pub struct Booking {
     pub mismatches: Vec<Mismatch>,
 }
 
+/// More paid back (refunds, returned transfers) than was ever received.
+fn refund_exceeds_payment(ledger: &PaymentLedger) -> Option<Mismatch> {
+    (ledger.refunded() > ledger.received).then(|| Mismatch {
+        kind: MismatchKind::RefundExceedsPayment,
+        detail: format!(
+            "refunded {} but received {}",
+            ledger.refunded(),
+            ledger.received
+        ),
+    })
+}
+
 /// Applies one event to an order's ledger. Pure: the caller stores the result.
 pub fn book(
     ledger: &PaymentLedger,
@@ -242,16 +254,7 @@ pub fn book(
                     // Zero for what the charge's single refunds counted.
                     amount = next.net_paid() - ledger.net_paid();
                 }
-                if next.refunded() > next.received {
-                    mismatches.push(Mismatch {
-                        kind: MismatchKind::RefundExceedsPayment,
-                        detail: format!(
-                            "refunded {} but received {}",
-                            next.refunded(),
-                            next.received
-                        ),
-                    });
-                }
+                mismatches.extend(refund_exceeds_payment(&next));
             }
         }
         PaymentEventKind::Refund {
@@ -307,15 +310,8 @@ pub fn book(
                 // Negative when money went back, positive for a reversed
                 // refund, zero when `charge.refunded` had counted it.
                 amount = next.net_paid() - ledger.net_paid();
-                if amount < 0 && next.refunded() > next.received {
-                    mismatches.push(Mismatch {
-                        kind: MismatchKind::RefundExceedsPayment,
-                        detail: format!(
-                            "refunded {} but received {}",
-                            next.refunded(),
-                            next.received
-                        ),
-                    });
+                if amount < 0 {
+                    mismatches.extend(refund_exceeds_payment(&next));
                 }
             }
         }
@@ -351,16 +347,7 @@ pub fn book(
                 // Each return is its own event, booked once by its id.
                 next.received -= returned;
                 amount = -returned;
-                if next.received < next.refunded() {
-                    mismatches.push(Mismatch {
-                        kind: MismatchKind::RefundExceedsPayment,
-                        detail: format!(
-                            "a returned transfer of {returned} leaves {} received but {} refunded",
-                            next.received,
-                            next.refunded()
-                        ),
-                    });
-                }
+                mismatches.extend(refund_exceeds_payment(&next));
             }
         }
         PaymentEventKind::Ignored { .. } => {}

@@ -28,6 +28,24 @@ async fn load(state: &AppState, number: String) -> Result<Invoice, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no invoice {number}")))
 }
 
+/// The stored invoice `number` rendered by `render`, for a storefront key.
+async fn rendered(
+    state: &AppState,
+    headers: &HeaderMap,
+    number: String,
+    content_type: &'static str,
+    extension: &str,
+    render: impl FnOnce(&Invoice) -> Vec<u8>,
+) -> Result<Response, ApiError> {
+    state.config.keys.authorize(headers, &[Role::Storefront])?;
+    let invoice = load(state, number).await?;
+    Ok(document(
+        render(&invoice),
+        content_type,
+        format!("{}.{extension}", invoice.number),
+    ))
+}
+
 /// An invoice: lines with net, tax and gross, tax totals per rate, discount,
 /// total, amount paid and due.
 #[utoipa::path(get, path = "/v1/invoices/{number}", tag = "invoices", params(("number" = String, Path, example = "INV-2026-000001")),
@@ -51,13 +69,10 @@ pub async fn get_invoice_pdf(
     Path(number): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.config.keys.authorize(&headers, &[Role::Storefront])?;
-    let invoice = load(&state, number).await?;
-    Ok(document(
-        oms_invoice::render_pdf(&invoice),
-        "application/pdf",
-        format!("{}.pdf", invoice.number),
-    ))
+    rendered(&state, &headers, number, "application/pdf", "pdf", |inv| {
+        oms_invoice::render_pdf(inv)
+    })
+    .await
 }
 
 /// The invoice as an EN 16931 e-invoice (UBL 2.1 XML), as it was emailed.
@@ -69,13 +84,10 @@ pub async fn get_invoice_xml(
     Path(number): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.config.keys.authorize(&headers, &[Role::Storefront])?;
-    let invoice = load(&state, number).await?;
-    Ok(document(
-        oms_invoice::render_ubl(&invoice).into_bytes(),
-        "application/xml",
-        format!("{}.xml", invoice.number),
-    ))
+    rendered(&state, &headers, number, "application/xml", "xml", |inv| {
+        oms_invoice::render_ubl(inv).into_bytes()
+    })
+    .await
 }
 
 /// The invoice in UN/CEFACT CII (Factur-X 1.07 / ZUGFeRD 2.3, profile
@@ -88,11 +100,13 @@ pub async fn get_invoice_cii(
     Path(number): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    state.config.keys.authorize(&headers, &[Role::Storefront])?;
-    let invoice = load(&state, number).await?;
-    Ok(document(
-        oms_invoice::render_cii(&invoice).into_bytes(),
+    rendered(
+        &state,
+        &headers,
+        number,
         "application/xml",
-        format!("{}.cii.xml", invoice.number),
-    ))
+        "cii.xml",
+        |inv| oms_invoice::render_cii(inv).into_bytes(),
+    )
+    .await
 }

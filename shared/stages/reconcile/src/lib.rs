@@ -217,58 +217,27 @@ pub async fn book_payment_event<S: Store + ?Sized>(
             let mut next = next_version(&order);
             next.ledger = booking.ledger;
             let bank = stored.event.provider == bank::PROVIDER;
-            match &stored.event.kind {
-                PaymentEventKind::Received { .. } if booking.amount != 0 && bank => {
-                    next.note("bank_transfer_received", now)
-                }
-                PaymentEventKind::Received { .. } if booking.amount != 0 => {
-                    next.note("payment_received", now)
-                }
-                PaymentEventKind::Returned { .. } if booking.amount != 0 => {
-                    next.note("bank_transfer_returned", now)
-                }
-                PaymentEventKind::Refunded { .. } | PaymentEventKind::Refund { .. }
-                    if booking.amount < 0 =>
-                {
-                    next.note("refunded", now)
-                }
-                PaymentEventKind::Refund { .. } if booking.amount > 0 => {
-                    next.note("refund_reversed", now)
-                }
-                PaymentEventKind::Dispute {
-                    withdrawn: true, ..
-                } if booking.amount != 0 => next.note("dispute_funds_withdrawn", now),
-                PaymentEventKind::Dispute {
-                    withdrawn: false, ..
-                } if booking.amount != 0 => next.note("dispute_funds_reinstated", now),
-                _ => {}
-            }
-            let what = match &stored.event.kind {
-                PaymentEventKind::Received { .. } => "Zahlung",
-                PaymentEventKind::Returned { .. } => "Rücküberweisung",
-                PaymentEventKind::Dispute {
-                    withdrawn: true, ..
-                } => "Rückbelastung",
-                PaymentEventKind::Dispute { .. } => "Rückbelastung zurück",
-                PaymentEventKind::Refund { .. } if booking.amount > 0 => "Erstattung storniert",
-                _ => "Erstattung",
-            };
-            let journal = (booking.amount != 0)
-                .then(|| {
-                    journal::for_payment(&order, provider, event_id, booking.amount, what, now)
-                })
-                .into_iter()
-                .collect();
-            let ledger = (booking.amount != 0)
-                .then(|| LedgerEntry {
+            // Money moved: the timeline says so, the ledger and the journal book it.
+            let (mut ledger, mut journal) = (Vec::new(), Vec::new());
+            if booking.amount != 0 {
+                let (event, text) = movement(&stored.event.kind, booking.amount, bank);
+                next.note(event, now);
+                ledger.push(LedgerEntry {
                     order_id: order.id.clone(),
                     event_id: event_id.to_string(),
                     amount: booking.amount,
                     currency: order.currency.to_string(),
                     at: now,
-                })
-                .into_iter()
-                .collect();
+                });
+                journal.push(journal::for_payment(
+                    &order,
+                    provider,
+                    event_id,
+                    booking.amount,
+                    text,
+                    now,
+                ));
+            }
             let mismatches = booking
                 .mismatches
                 .into_iter()
@@ -311,6 +280,28 @@ pub async fn book_payment_event<S: Store + ?Sized>(
         },
     )
     .await
+}
+
+/// What a booking that moved `amount` is called: its timeline event and
+/// its journal text.
+fn movement(kind: &PaymentEventKind, amount: i64, bank: bool) -> (&'static str, &'static str) {
+    match kind {
+        PaymentEventKind::Received { .. } if bank => ("bank_transfer_received", "Zahlung"),
+        PaymentEventKind::Received { .. } => ("payment_received", "Zahlung"),
+        PaymentEventKind::Returned { .. } => ("bank_transfer_returned", "Rücküberweisung"),
+        PaymentEventKind::Refund { .. } if amount > 0 => {
+            ("refund_reversed", "Erstattung storniert")
+        }
+        PaymentEventKind::Refunded { .. } | PaymentEventKind::Refund { .. } => {
+            ("refunded", "Erstattung")
+        }
+        PaymentEventKind::Dispute {
+            withdrawn: true, ..
+        } => ("dispute_funds_withdrawn", "Rückbelastung"),
+        PaymentEventKind::Dispute { .. } => ("dispute_funds_reinstated", "Rückbelastung zurück"),
+        // Ignored events book nothing, so never move money.
+        PaymentEventKind::Ignored { .. } => ("payment_event", "Zahlungsereignis"),
+    }
 }
 
 /// `Ok(false)` when the order changed meanwhile and the booking must be redone.
