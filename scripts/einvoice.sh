@@ -28,4 +28,5 @@ einvoice_install() {
   fi
   export OMS_EINVOICE_CHECK="$EINVOICE_VENV/bin/python $(pwd)/scripts/einvoice_check.py"
   export OMS_PDF_QR="$EINVOICE_VENV/bin/python $(pwd)/scripts/pdf_qr.py"
+  export OMS_PDFA_CHECK="$EINVOICE_VENV/bin/python $(pwd)/scripts/pdfa_check.py"
 }

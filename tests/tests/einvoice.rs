@@ -326,3 +326,102 @@ fn invoices_due_by_transfer_carry_a_girocode_a_banking_app_reads() {
     );
     assert!(with_code > 10, "the mix has invoices due by transfer");
 }
+
+/// Every invoice and credit note PDF is a hybrid e-invoice, as far as it
+/// can be checked offline (no veraPDF here): PDF/A-3b claimed in the XMP
+/// with the Factur-X properties declared in an extension schema, an sRGB
+/// output intent, every font embedded and subset, the file ID, the CII XML
+/// embedded as `factur-x.xml` with relationship Alternative and exactly the
+/// `/cii` document, the text extractable. The embedded XML then passes the
+/// official rules (EN 16931 and the Factur-X schematron) like `/cii` does.
+#[test]
+fn every_pdf_is_a_pdfa3_carrying_its_cii_as_factur_x() {
+    let dir = tempfile::tempdir().unwrap();
+    let invoices = mix();
+    let mut files = Vec::new();
+    let mut sizes = Vec::new();
+    for inv in &invoices {
+        let path = dir.path().join(format!("{}.pdf", inv.number));
+        let pdf = oms_invoice::render_pdf(inv);
+        sizes.push(pdf.len());
+        std::fs::write(&path, pdf).unwrap();
+        files.push(path);
+    }
+    let reports = python_tool("OMS_PDFA_CHECK", &files);
+    assert_eq!(reports.len(), invoices.len());
+    let mut xml_files = Vec::new();
+    for (inv, r) in invoices.iter().zip(&reports) {
+        let file = &r["file"];
+        assert_eq!(r["header_binary"], true, "{file}");
+        assert_eq!(r["file_id"], true, "{file}");
+        assert_eq!(r["pdfaid"]["part"], "3", "{file}");
+        assert_eq!(r["pdfaid"]["conformance"], "B", "{file}");
+        assert_eq!(r["fx"]["DocumentType"], "INVOICE", "{file}");
+        assert_eq!(r["fx"]["DocumentFileName"], "factur-x.xml", "{file}");
+        assert_eq!(r["fx"]["Version"], "1.0", "{file}");
+        assert_eq!(r["fx"]["ConformanceLevel"], "EN 16931", "{file}");
+        let declared: Vec<&str> = r["fx_schema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        for property in [
+            "DocumentFileName",
+            "DocumentType",
+            "Version",
+            "ConformanceLevel",
+            "prefix=fx",
+        ] {
+            assert!(declared.contains(&property), "{file}: {declared:?}");
+        }
+        let intents = r["output_intents"].as_array().unwrap();
+        assert_eq!(intents.len(), 1, "{file}");
+        assert_eq!(intents[0]["S"], "/GTS_PDFA1", "{file}");
+        assert_eq!(intents[0]["N"], 3, "{file}: an RGB profile");
+        let fonts = r["fonts"].as_array().unwrap();
+        assert!(!fonts.is_empty(), "{file}");
+        for font in fonts {
+            assert_eq!(font["embedded"], true, "{file}: {font}");
+            assert_eq!(font["subset"], true, "{file}: {font}");
+            assert!(font["name"].as_str().unwrap().contains("DejaVu"), "{font}");
+        }
+        let af = r["af"].as_array().unwrap();
+        assert_eq!(af.len(), 1, "{file}");
+        assert_eq!(af[0]["name"], "factur-x.xml", "{file}");
+        assert_eq!(af[0]["relationship"], "/Alternative", "{file}");
+        assert_eq!(af[0]["subtype"], "/text/xml", "{file}");
+        let embedded = r["embedded"]["factur-x.xml"].as_str().unwrap();
+        assert_eq!(embedded, oms_invoice::render_cii(inv), "{file}");
+        let text = r["text"].as_str().unwrap();
+        let total = oms_domain::money::format_minor(inv.total, inv.currency);
+        for wanted in [inv.number.as_str(), &inv.billing_address.name, &total] {
+            assert!(text.contains(wanted), "{file}: {wanted:?} not in {text}");
+        }
+        let xml = dir.path().join(format!("{}-factur-x.xml", inv.number));
+        std::fs::write(&xml, embedded).unwrap();
+        xml_files.push(xml);
+    }
+    let results = python_tool("OMS_EINVOICE_CHECK", &xml_files);
+    let mut valid: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &results {
+        for (layer, outcome) in r["layers"].as_object().unwrap() {
+            assert_eq!(outcome["valid"], true, "{}: {layer}: {outcome}", r["file"]);
+            *valid.entry(layer.clone()).or_default() += 1;
+        }
+    }
+    assert_eq!(valid.get("Factur-X EN16931"), Some(&invoices.len()));
+    if let Ok(keep) = std::env::var("OMS_KEEP_PDFS") {
+        // For looking at them: OMS_KEEP_PDFS=/some/dir.
+        for file in &files {
+            std::fs::copy(file, std::path::Path::new(&keep).join(file.file_name().unwrap())).unwrap();
+        }
+    }
+    let mean = sizes.iter().sum::<usize>() / sizes.len();
+    println!(
+        "{} hybrid PDFs: PDF/A-3b facts all present; embedded XML VALID per layer {valid:?}; \
+         size mean {mean} B, max {} B",
+        invoices.len(),
+        sizes.iter().max().unwrap()
+    );
+}

@@ -1,118 +1,76 @@
-//! The invoice as a PDF: A4, the standard Helvetica fonts (no font files to
-//! ship), WinAnsi text so German and French names print correctly.
+//! The invoice as a hybrid e-invoice: a PDF/A-3b a person reads, carrying
+//! the same invoice as CII XML (`factur-x.xml`, Factur-X 1.07 / ZUGFeRD
+//! 2.3, profile EN 16931) that accounting software reads. A4, DejaVu Sans
+//! embedded, the address block where a DIN 5008 window envelope shows it.
 
+mod canvas;
+pub mod facturx;
+
+use canvas::{Attachment, DocumentInfo, Op, PAGE};
+use krilla::embed::AssociationKind;
 use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::money::format_minor;
-use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
-const PAGE: (f32, f32) = (595.0, 842.0);
 const MARGIN: f32 = 50.0;
 const ROWS_PER_PAGE: usize = 38;
 
-/// Encodes text for the WinAnsi (Windows-1252) font encoding. Characters
-/// outside it print as `?` rather than as garbage.
-fn win_ansi(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c {
-            '\u{20}'..='\u{7e}' => c as u8,
-            '\u{a0}'..='\u{ff}' => c as u32 as u8,
-            '€' => 0x80,
-            '‚' => 0x82,
-            '„' => 0x84,
-            '…' => 0x85,
-            '‘' => 0x91,
-            '’' => 0x92,
-            '“' => 0x93,
-            '”' => 0x94,
-            '–' => 0x96,
-            '—' => 0x97,
-            'Œ' => 0x8c,
-            'œ' => 0x9c,
-            'Š' => 0x8a,
-            'š' => 0x9a,
-            'Ž' => 0x8e,
-            'ž' => 0x9e,
-            'Ÿ' => 0x9f,
-            _ => b'?',
-        })
-        .collect()
-}
-
 struct Writer {
-    pages: Vec<Content>,
+    pages: Vec<Vec<Op>>,
     y: f32,
 }
 
 impl Writer {
     fn new() -> Self {
         Writer {
-            pages: vec![Content::new()],
+            pages: vec![Vec::new()],
             y: PAGE.1 - MARGIN,
         }
     }
 
-    fn page(&mut self) -> &mut Content {
+    fn page(&mut self) -> &mut Vec<Op> {
         self.pages.last_mut().expect("one page at least")
     }
 
     fn text(&mut self, x: f32, size: f32, bold: bool, text: &str) {
         let y = self.y;
-        let bytes = win_ansi(text);
-        let c = self.page();
-        c.begin_text();
-        c.set_font(Name(if bold { b"F2" } else { b"F1" }), size);
-        c.next_line(x, y);
-        c.show(Str(&bytes));
-        c.end_text();
+        let text = canvas::printable(text);
+        self.page().push(Op::Text {
+            x,
+            y,
+            size,
+            bold,
+            text,
+        });
     }
 
-    /// Right-aligned text, width estimated from Helvetica's average glyph width.
+    /// Right-aligned text, measured with the font's own advances.
     fn text_right(&mut self, right: f32, size: f32, bold: bool, text: &str) {
-        let width = text.chars().count() as f32 * size * 0.52;
+        let width = canvas::text_width(text, size, bold);
         self.text(right - width, size, bold, text);
     }
 
     fn rule(&mut self) {
         let y = self.y + 4.0;
-        let c = self.page();
-        c.set_line_width(0.5);
-        c.move_to(MARGIN, y);
-        c.line_to(PAGE.0 - MARGIN, y);
-        c.stroke();
+        self.page().push(Op::Rule {
+            x1: MARGIN,
+            x2: PAGE.0 - MARGIN,
+            y,
+        });
     }
 
     fn down(&mut self, by: f32) {
         self.y -= by;
     }
 
-    /// A QR code of `data` (error correction level M) as vector squares,
-    /// its lower left corner at (`x`, `y`), `size` points wide.
+    /// A QR code of `data` (error correction level M), its lower left
+    /// corner at (`x`, `y`), `size` points wide.
     fn qr(&mut self, x: f32, y: f32, size: f32, data: &str) {
-        let Ok(code) = qrcode::QrCode::with_error_correction_level(data, qrcode::EcLevel::M) else {
-            return;
-        };
-        let n = code.width();
-        // Four modules of quiet zone on each side, as readers expect.
-        let module = size / (n + 8) as f32;
-        let c = self.page();
-        c.set_fill_gray(0.0);
-        for row in 0..n {
-            for col in 0..n {
-                if code[(col, row)] == qrcode::Color::Dark {
-                    c.rect(
-                        x + (col + 4) as f32 * module,
-                        y + (n + 3 - row) as f32 * module,
-                        module,
-                        module,
-                    );
-                }
-            }
-        }
-        c.fill_nonzero();
+        let data = data.to_string();
+        self.page().push(Op::Qr { x, y, size, data });
     }
 
     fn new_page(&mut self) {
-        self.pages.push(Content::new());
+        self.pages.push(Vec::new());
         self.y = PAGE.1 - MARGIN;
     }
 }
@@ -324,53 +282,24 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         w.y = y - 10.0;
     }
 
-    let mut pdf = Pdf::new();
-    let catalog = Ref::new(1);
-    let tree = Ref::new(2);
-    let regular = Ref::new(3);
-    let bold = Ref::new(4);
-    let info = Ref::new(5);
-    let page_ids: Vec<Ref> = (0..w.pages.len())
-        .map(|i| Ref::new(10 + 2 * i as i32))
-        .collect();
-    pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree)
-        .kids(page_ids.iter().copied())
-        .count(page_ids.len() as i32);
-    pdf.type1_font(regular)
-        .base_font(Name(b"Helvetica"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.type1_font(bold)
-        .base_font(Name(b"Helvetica-Bold"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.document_info(info)
-        .title(TextStr(&format!("{title} {}", inv.number)))
-        .producer(TextStr("oms"));
-    for (i, content) in w.pages.into_iter().enumerate() {
-        let content_id = Ref::new(11 + 2 * i as i32);
-        let mut page = pdf.page(page_ids[i]);
-        page.parent(tree)
-            .media_box(Rect::new(0.0, 0.0, PAGE.0, PAGE.1))
-            .contents(content_id);
-        let mut resources = page.resources();
-        resources
-            .fonts()
-            .pair(Name(b"F1"), regular)
-            .pair(Name(b"F2"), bold);
-        resources.finish();
-        page.finish();
-        pdf.stream(content_id, &content.finish());
-    }
-    pdf.finish()
+    let title = format!("{title} {}", inv.number);
+    let info = DocumentInfo {
+        title: &title,
+        language: "en",
+        date: inv.issued_at,
+    };
+    let cii = Attachment {
+        name: facturx::FILE_NAME,
+        mime_type: "text/xml",
+        description: "Factur-X/ZUGFeRD invoice (CII, profile EN 16931)",
+        data: crate::render_cii(inv).into_bytes(),
+        relationship: AssociationKind::Alternative,
+    };
+    // Every text is reduced to what the font can show and every drawing
+    // is plain vector paths, so PDF/A cannot refuse the page: a failure
+    // here is a bug in this module, not bad input.
+    let archival = canvas::render(&w.pages, &info, vec![cii])
+        .expect("the invoice layout draws only what PDF/A-3b allows");
+    facturx::add_xmp(&archival).expect("krilla's XMP has PDF/A extension schemas")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn win_ansi_keeps_umlauts_and_euro() {
-        assert_eq!(win_ansi("Köln €"), vec![b'K', 0xf6, b'l', b'n', b' ', 0x80]);
-        assert_eq!(win_ansi("漢"), vec![b'?']);
-    }
-}
