@@ -414,7 +414,11 @@ fn every_pdf_is_a_pdfa3_carrying_its_cii_as_factur_x() {
     if let Ok(keep) = std::env::var("OMS_KEEP_PDFS") {
         // For looking at them: OMS_KEEP_PDFS=/some/dir.
         for file in &files {
-            std::fs::copy(file, std::path::Path::new(&keep).join(file.file_name().unwrap())).unwrap();
+            std::fs::copy(
+                file,
+                std::path::Path::new(&keep).join(file.file_name().unwrap()),
+            )
+            .unwrap();
         }
     }
     let mean = sizes.iter().sum::<usize>() / sizes.len();

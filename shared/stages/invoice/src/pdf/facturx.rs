@@ -35,9 +35,18 @@ fn extension_schema() -> String {
          <pdfaSchema:property><rdf:Seq>{}{}{}{}</rdf:Seq></pdfaSchema:property>\
          </rdf:li>",
         property("DocumentFileName", "The name of the embedded XML document"),
-        property("DocumentType", "The type of the hybrid document in capital letters, e.g. INVOICE or ORDER"),
-        property("Version", "The actual version of the standard applying to the embedded XML document"),
-        property("ConformanceLevel", "The conformance level of the embedded XML document"),
+        property(
+            "DocumentType",
+            "The type of the hybrid document in capital letters, e.g. INVOICE or ORDER"
+        ),
+        property(
+            "Version",
+            "The actual version of the standard applying to the embedded XML document"
+        ),
+        property(
+            "ConformanceLevel",
+            "The conformance level of the embedded XML document"
+        ),
     )
 }
 
@@ -58,7 +67,9 @@ pub fn extend_xmp(xmp: &str) -> Result<String, String> {
     const SCHEMAS: &str = "<pdfaExtension:schemas>";
     const BAG: &str = "<rdf:Bag>";
     const END: &str = "</rdf:RDF>";
-    let schemas = xmp.find(SCHEMAS).ok_or("the XMP declares no PDF/A extension schemas")?;
+    let schemas = xmp
+        .find(SCHEMAS)
+        .ok_or("the XMP declares no PDF/A extension schemas")?;
     let bag = xmp[schemas..]
         .find(BAG)
         .map(|at| schemas + at + BAG.len())

@@ -10,9 +10,24 @@ use canvas::{Attachment, DocumentInfo, Op, PAGE};
 use krilla::embed::AssociationKind;
 use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::money::format_minor;
+use oms_domain::order::PaymentMethod;
 
-const MARGIN: f32 = 50.0;
-const ROWS_PER_PAGE: usize = 38;
+/// DIN 5008: 25 mm left, 20 mm right.
+const MARGIN: f32 = 70.9;
+const RIGHT: f32 = PAGE.0 - 56.7;
+/// DIN 5008 form B: the address field starts 45 mm from the top edge, 20
+/// mm from the left edge, 85 mm wide; the first 5 lines of it are the
+/// sender's return line and notes, then the recipient's up to 6 lines.
+const WINDOW_TOP: f32 = PAGE.1 - 127.6;
+const WINDOW_LEFT: f32 = 56.7;
+const WINDOW_WIDTH: f32 = 241.0;
+/// Where the information block (number, dates, references) starts: right
+/// of the address field (which ends at 105 mm), wide enough for an order id.
+const INFO_LEFT: f32 = 312.0;
+/// The subject line, below the address field (98.4 mm from the top).
+const SUBJECT_Y: f32 = PAGE.1 - 290.0;
+/// Lines go on a new page below this.
+const BOTTOM: f32 = 80.0;
 
 struct Writer {
     pages: Vec<Vec<Op>>,
@@ -53,7 +68,7 @@ impl Writer {
         let y = self.y + 4.0;
         self.page().push(Op::Rule {
             x1: MARGIN,
-            x2: PAGE.0 - MARGIN,
+            x2: RIGHT,
             y,
         });
     }
@@ -75,81 +90,143 @@ impl Writer {
     }
 }
 
-/// Renders the invoice. Pure: the same invoice always gives the same bytes.
-pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
-    let money = |m: i64| format_minor(m, inv.currency);
-    let mut w = Writer::new();
-    w.text(MARGIN, 16.0, true, &inv.seller.name);
-    w.down(16.0);
+/// `text` cut to `width` points at `size`, with an ellipsis where cut.
+fn fit(text: &str, width: f32, size: f32) -> String {
+    if canvas::text_width(text, size, false) <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.to_string();
+    while !out.is_empty() && canvas::text_width(&format!("{out}…"), size, false) > width {
+        out.pop();
+    }
+    format!("{}…", out.trim_end())
+}
+
+fn payment_method(method: PaymentMethod) -> &'static str {
+    match method {
+        PaymentMethod::Card => "Card",
+        PaymentMethod::Paypal => "PayPal",
+        PaymentMethod::Invoice => "Invoice (pay by transfer)",
+        PaymentMethod::BankTransfer => "Bank transfer (prepaid)",
+    }
+}
+
+/// The seller's name and everything § 14 UStG wants of the seller, above
+/// the address field.
+fn letterhead(w: &mut Writer, inv: &Invoice) {
     let seller = &inv.seller;
-    let postal = format!("{} {}, {}", seller.postal_code, seller.city, seller.country);
-    for line in [seller.street.as_str(), postal.as_str()] {
-        w.text(MARGIN, 9.0, false, line);
-        w.down(11.0);
-    }
-    w.text(
-        MARGIN,
-        9.0,
-        false,
-        &format!("VAT ID {} - {}", seller.vat_id, seller.email),
-    );
-    w.down(11.0);
-    if !seller.contact.name.is_empty() {
-        w.text(
-            MARGIN,
-            9.0,
-            false,
-            &format!(
-                "Contact: {}, {}, {}",
-                seller.contact.name, seller.contact.phone, seller.contact.email
-            ),
-        );
-    }
-    w.down(19.0);
-    let title = crate::document_title(inv);
-    w.text(MARGIN, 18.0, true, &format!("{title} {}", inv.number));
-    w.down(18.0);
-    let date = oms_domain::collection::business_date(inv.issued_at);
-    // § 14 (4) UStG: the date of delivery is on every invoice.
-    let delivered = inv
-        .delivery_date
-        .map(|d| format!("    Delivery date: {d}"))
-        .unwrap_or_default();
-    w.text(
-        MARGIN,
-        10.0,
-        false,
-        &format!(
-            "Date: {date}{delivered}    Order: {}    Payment: {:?}",
-            inv.order_id, inv.payment_method
+    w.text(MARGIN, 16.0, true, &seller.name);
+    w.down(15.0);
+    let mut lines = vec![
+        format!(
+            "{}, {} {}, {}",
+            seller.street, seller.postal_code, seller.city, seller.country
         ),
+        format!("VAT ID {} · {}", seller.vat_id, seller.email),
+    ];
+    if !seller.contact.name.is_empty() {
+        lines.push(format!(
+            "Contact: {}, {}, {}",
+            seller.contact.name, seller.contact.phone, seller.contact.email
+        ));
+    }
+    for line in lines {
+        w.text(MARGIN, 8.5, false, &line);
+        w.down(10.5);
+    }
+}
+
+/// The buyer's address where a window envelope shows it, under a return
+/// line with the seller's address.
+fn address_window(w: &mut Writer, inv: &Invoice) {
+    let seller = &inv.seller;
+    w.y = WINDOW_TOP - 12.0;
+    let sender = format!(
+        "{} · {} · {} {}",
+        seller.name, seller.street, seller.postal_code, seller.city
     );
-    w.down(24.0);
-    w.text(MARGIN, 10.0, true, "Bill to");
-    w.down(13.0);
+    w.text(
+        WINDOW_LEFT + 14.0,
+        6.5,
+        false,
+        &fit(&sender, WINDOW_WIDTH - 14.0, 6.5),
+    );
+    w.y = WINDOW_TOP - 40.0;
     let a = &inv.billing_address;
     let mut address: Vec<String> = inv.buyer_company.iter().cloned().collect();
     address.extend([a.name.clone(), a.line1.clone()]);
     address.extend(a.line2.clone());
     address.push(format!("{} {}", a.postal_code, a.city));
     address.push(a.country.clone());
-    if let Some(vat_id) = &inv.buyer_vat_id {
-        address.push(format!("VAT ID {vat_id}"));
+    for line in address.iter().take(6) {
+        w.text(
+            WINDOW_LEFT + 14.0,
+            10.0,
+            false,
+            &fit(line, WINDOW_WIDTH - 14.0, 10.0),
+        );
+        w.down(12.5);
     }
+}
+
+/// Number, dates and references, right of the address field.
+fn info_block(w: &mut Writer, inv: &Invoice) {
+    w.y = WINDOW_TOP - 12.0;
+    let mut rows = vec![
+        ("Number", inv.number.to_string()),
+        (
+            "Date",
+            oms_domain::collection::business_date(inv.issued_at).to_string(),
+        ),
+    ];
+    // § 14 (4) UStG: the date of delivery is on every invoice.
+    if let Some(delivered) = inv.delivery_date {
+        rows.push(("Delivery date", delivered.to_string()));
+    }
+    if let DocumentKind::CreditNote { corrects, .. } = &inv.kind {
+        rows.push(("Corrects invoice", corrects.to_string()));
+    }
+    rows.push(("Order", inv.order_id.to_string()));
     if let Some(reference) = &inv.buyer_reference {
-        address.push(format!("Your reference: {reference}"));
+        rows.push(("Your reference", reference.clone()));
     }
-    for line in address {
-        w.text(MARGIN, 10.0, false, &line);
-        w.down(12.0);
+    if let Some(vat_id) = &inv.buyer_vat_id {
+        rows.push(("Your VAT ID", vat_id.clone()));
     }
-    w.down(16.0);
-    let cols = [MARGIN, 330.0, 400.0, 445.0, PAGE.0 - MARGIN];
+    rows.push(("Payment", payment_method(inv.payment_method).to_string()));
+    if let (Some(due), DocumentKind::Invoice) = (inv.due_date, &inv.kind) {
+        rows.push(("Due date", due.to_string()));
+    }
+    for (label, value) in rows {
+        w.text(INFO_LEFT, 8.0, false, label);
+        w.text(
+            INFO_LEFT + 70.0,
+            8.0,
+            false,
+            &fit(&value, RIGHT - INFO_LEFT - 70.0, 8.0),
+        );
+        w.down(11.5);
+    }
+}
+
+/// Renders the invoice. Pure: the same invoice always gives the same bytes.
+pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
+    let money = |m: i64| format_minor(m, inv.currency);
+    let mut w = Writer::new();
+    letterhead(&mut w, inv);
+    address_window(&mut w, inv);
+    let title = crate::document_title(inv);
+    info_block(&mut w, inv);
+    w.y = SUBJECT_Y;
+    w.text(MARGIN, 16.0, true, &format!("{title} {}", inv.number));
+    w.down(26.0);
+    // Right edges of quantity, unit price, VAT rate and amount.
+    let cols = [MARGIN, 365.0, 430.0, 472.0, RIGHT];
     let header = |w: &mut Writer| {
         w.text(cols[0], 9.0, true, "Item");
-        w.text_right(cols[1] + 30.0, 9.0, true, "Qty");
-        w.text_right(cols[2] + 20.0, 9.0, true, "Unit price");
-        w.text_right(cols[3] + 20.0, 9.0, true, "VAT");
+        w.text_right(cols[1], 9.0, true, "Qty");
+        w.text_right(cols[2], 9.0, true, "Unit price");
+        w.text_right(cols[3], 9.0, true, "VAT");
         w.text_right(cols[4], 9.0, true, "Amount");
         w.down(6.0);
         w.rule();
@@ -157,7 +234,7 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
     };
     header(&mut w);
     for (i, l) in inv.lines.iter().enumerate() {
-        if i > 0 && i % ROWS_PER_PAGE == 0 {
+        if i > 0 && w.y < BOTTOM {
             w.new_page();
             w.text(
                 MARGIN,
@@ -168,11 +245,15 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
             w.down(20.0);
             header(&mut w);
         }
-        let name: String = format!("{} ({})", l.name, l.sku).chars().take(55).collect();
+        let name = fit(
+            &format!("{} ({})", l.name, l.sku),
+            cols[1] - 30.0 - MARGIN,
+            9.0,
+        );
         w.text(cols[0], 9.0, false, &name);
-        w.text_right(cols[1] + 30.0, 9.0, false, &l.quantity.to_string());
-        w.text_right(cols[2] + 20.0, 9.0, false, &money(l.unit_price));
-        w.text_right(cols[3] + 20.0, 9.0, false, &format!("{} %", l.tax_rate));
+        w.text_right(cols[1], 9.0, false, &l.quantity.to_string());
+        w.text_right(cols[2], 9.0, false, &money(l.unit_price));
+        w.text_right(cols[3], 9.0, false, &format!("{} %", l.tax_rate));
         w.text_right(cols[4], 9.0, false, &money(l.gross));
         w.down(13.0);
     }
@@ -182,7 +263,7 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
     w.rule();
     w.down(12.0);
     let total_row = |w: &mut Writer, label: &str, value: String, bold: bool| {
-        w.text(330.0, 9.5, bold, label);
+        w.text(300.0, 9.5, bold, label);
         w.text_right(cols[4], 9.5, bold, &value);
         w.down(13.0);
     };
@@ -221,12 +302,7 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         }
         DocumentKind::CreditNote { corrects, .. } => {
             total_row(&mut w, "Amount credited", money(inv.total), true);
-            total_row(
-                &mut w,
-                &format!("Corrects invoice {corrects}"),
-                String::new(),
-                false,
-            );
+            total_row(&mut w, "Corrects invoice", corrects.to_string(), false);
         }
     }
     w.down(20.0);
@@ -269,16 +345,16 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         }
         w.down(100.0);
         let y = w.y;
-        w.qr(MARGIN - 8.0, y, 100.0, &payload);
+        w.qr(MARGIN - 12.0, y, 100.0, &payload);
         w.y = y + 45.0;
         w.text(
-            MARGIN + 100.0,
+            MARGIN + 96.0,
             8.0,
             false,
             "Scan with your banking app to pay",
         );
         w.down(10.0);
-        w.text(MARGIN + 100.0, 8.0, false, "(GiroCode, EPC QR).");
+        w.text(MARGIN + 96.0, 8.0, false, "(GiroCode, EPC QR).");
         w.y = y - 10.0;
     }
 
@@ -302,4 +378,3 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         .expect("the invoice layout draws only what PDF/A-3b allows");
     facturx::add_xmp(&archival).expect("krilla's XMP has PDF/A extension schemas")
 }
-
