@@ -144,12 +144,127 @@ async fn journal_books_every_step_once(h: &Harness, revenue: &str, vat: &str) {
         .await
         .unwrap();
     assert_eq!(bad.status, 400);
+    datev_reproduces_the_journal(h, &j.body, day(today, -1), day(due, 40), revenue, vat).await;
+}
+
+/// The DATEV export of the same period (one batch per calendar year), read
+/// back as DATEV imports it: gross lines on the automatic revenue account
+/// split into net and VAT at its rate, lines with tax key 40 as they are.
+/// The VAT and every account's balance come out as the journal has them.
+async fn datev_reproduces_the_journal(
+    h: &Harness,
+    journal: &Value,
+    from: Date,
+    to: Date,
+    revenue: &str,
+    vat: &str,
+) {
+    let mut periods = vec![];
+    let mut start = from;
+    while start <= to {
+        let end = Date::new(start.year(), 12, 31).unwrap().min(to);
+        periods.push((start, end));
+        start = Date::new(start.year() + 1, 1, 1).unwrap();
+    }
+    let mut vat_booked = 0i64;
+    let mut balances: std::collections::BTreeMap<String, i64> = Default::default();
+    for (from, to) in periods {
+        let response = h
+            .http
+            .get(h.url(&format!("/v1/exports/datev?from={from}&to={to}")))
+            .bearer_auth(FINANCE_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/csv; charset=windows-1252"
+        );
+        let bytes = response.bytes().await.unwrap();
+        let (text, _, malformed) = encoding_rs::WINDOWS_1252.decode(&bytes);
+        assert!(!malformed);
+        let mut lines = text.split("\r\n");
+        let header: Vec<&str> = lines.next().unwrap().split(';').collect();
+        assert_eq!(
+            &header[..5],
+            ["\"EXTF\"", "700", "21", "\"Buchungsstapel\"", "13"]
+        );
+        assert_eq!(header[14], from.strftime("%Y%m%d").to_string());
+        assert_eq!(header[15], to.strftime("%Y%m%d").to_string());
+        assert_eq!(lines.next().unwrap().split(';').count(), 125);
+        for line in lines.filter(|l| !l.is_empty()) {
+            let f: Vec<&str> = line.split(';').collect();
+            assert_eq!(f.len(), 125, "{line}");
+            let amount: i64 = f[0].replace(',', "").parse().unwrap();
+            let signed = if f[1] == "\"S\"" { amount } else { -amount };
+            let (account, contra, key) = (f[6], f[7], f[8]);
+            let tax = if account == revenue && key == "\"\"" {
+                oms_domain::datev::automatic_vat(signed, 1900)
+            } else {
+                0
+            };
+            vat_booked += tax;
+            *balances.entry(account.to_string()).or_default() += signed - tax;
+            *balances.entry(contra.to_string()).or_default() -= signed;
+        }
+    }
+    let mut want: std::collections::BTreeMap<String, i64> = Default::default();
+    for e in journal.as_array().unwrap() {
+        for p in e["postings"].as_array().unwrap() {
+            let signed = p["debit"].as_i64().unwrap() - p["credit"].as_i64().unwrap();
+            *want
+                .entry(p["account"].as_str().unwrap().to_string())
+                .or_default() += signed;
+        }
+    }
+    assert_eq!(vat_booked, want.remove(vat).unwrap(), "VAT to the cent");
+    balances.retain(|_, v| *v != 0);
+    want.retain(|_, v| *v != 0);
+    assert_eq!(balances, want, "every account as the journal has it");
+    let across = h
+        .finance
+        .get("/v1/exports/datev?from=2026-12-01&to=2027-01-31")
+        .await
+        .unwrap();
+    assert_eq!(across.status, 400, "{}", across.body);
+    assert_eq!(across.body["error"]["field"], "to");
 }
 
 #[tokio::test]
 async fn journal_books_every_step_once_embedded_skr03() {
     let h = Harness::simulated(Duration::from_millis(20)).await;
     journal_books_every_step_once(&h, "8400", "1776").await;
+    // `oms export datev` on the data dir writes what the route answers
+    // (but for the creation time in the header).
+    let today = oms_domain::collection::business_date(jiff::Timestamp::now());
+    let (from, to) = (day(today, -1), Date::new(today.year(), 12, 31).unwrap());
+    let path = format!("/v1/exports/datev?from={from}&to={to}");
+    let served = h
+        .http
+        .get(h.url(&path))
+        .bearer_auth(FINANCE_KEY)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let file = oms::export::datev(h.dir.path(), &from.to_string(), &to.to_string())
+        .await
+        .unwrap();
+    let without_created = |b: &[u8]| -> Vec<String> {
+        let text = encoding_rs::WINDOWS_1252.decode(b).0.into_owned();
+        let mut lines: Vec<String> = text.split("\r\n").map(str::to_string).collect();
+        let mut header: Vec<String> = lines[0].split(';').map(str::to_string).collect();
+        header[5].clear();
+        lines[0] = header.join(";");
+        lines
+    };
+    assert!(without_created(&file).len() > 3, "lines were exported");
+    assert_eq!(without_created(&file), without_created(&served));
+    let refused = oms::export::datev(h.dir.path(), "2026-12-01", "2027-01-31").await;
+    assert!(refused.unwrap_err().to_string().contains("one fiscal year"));
 }
 
 #[tokio::test]

@@ -8,4 +8,5 @@ pub mod client;
 pub mod config;
 pub mod cost;
 pub mod demo;
+pub mod export;
 pub mod sample_statement;

@@ -79,6 +79,11 @@ enum Command {
         #[command(subcommand)]
         action: BankAction,
     },
+    /// Accounting exports of a data dir.
+    Export {
+        #[command(subcommand)]
+        format: ExportFormat,
+    },
     /// Operate the queues of a data dir (while or after serving it).
     Admin {
         #[arg(long, default_value = "./oms-data")]
@@ -125,6 +130,26 @@ enum BankAction {
     /// list the rest as unmatched; prints the summary as JSON.
     Import {
         file: PathBuf,
+        #[arg(long, default_value = "./oms-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportFormat {
+    /// The journal of a period as a DATEV EXTF "Buchungsstapel" (as
+    /// `GET /v1/exports/datev`); chart and numbers from `OMS_CHART`,
+    /// `OMS_ACCOUNT_*`, `OMS_DATEV_CONSULTANT`, `OMS_DATEV_CLIENT`.
+    Datev {
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day (inclusive, same year), YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[arg(long, default_value = "./oms-data")]
         data_dir: PathBuf,
     },
@@ -278,6 +303,28 @@ async fn run() -> Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
+        Command::Export {
+            format:
+                ExportFormat::Datev {
+                    from,
+                    to,
+                    out,
+                    data_dir,
+                },
+        } => {
+            let file = oms::export::datev(&data_dir, &from, &to).await?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &file)
+                        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+                    eprintln!("wrote {} ({} bytes)", path.display(), file.len());
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&file)?;
+                }
+            }
         }
         Command::Admin { data_dir, action } => {
             anyhow::ensure!(

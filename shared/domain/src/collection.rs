@@ -56,9 +56,31 @@ pub const BASE_RATES: &[(&str, i64)] = &[
 /// Business dates (due dates, dunning dates) are days in Germany. Looked
 /// up once: every invoice asks.
 pub fn business_timezone() -> TimeZone {
-    static ZONE: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
-    ZONE.get_or_init(|| TimeZone::get("Europe/Berlin").unwrap_or(TimeZone::UTC))
+    BUSINESS_ZONE
+        .get_or_init(|| TimeZone::get(DEFAULT_TIMEZONE).unwrap_or(TimeZone::UTC))
         .clone()
+}
+
+static BUSINESS_ZONE: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
+
+/// Where the business is unless `OMS_TIMEZONE` says otherwise.
+pub const DEFAULT_TIMEZONE: &str = "Europe/Berlin";
+
+/// Sets the business time zone (`OMS_TIMEZONE`, an IANA name) once per
+/// process, before the first business date is taken. Setting it again to
+/// another zone is refused: dates already given would not match.
+pub fn set_business_timezone(name: &str) -> Result<(), String> {
+    let zone = TimeZone::get(name)
+        .map_err(|_| format!("`{name}` is not an IANA time zone (e.g. Europe/Berlin)"))?;
+    let current = BUSINESS_ZONE.get_or_init(|| zone.clone());
+    if current.iana_name() == zone.iana_name() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the business time zone is already {}",
+            current.iana_name().unwrap_or("set")
+        ))
+    }
 }
 
 /// The calendar day of `t` where the business is.

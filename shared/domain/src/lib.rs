@@ -6,6 +6,7 @@ pub mod bank;
 pub mod catalog;
 pub mod codes;
 pub mod collection;
+pub mod datev;
 pub mod error;
 pub mod event;
 pub mod ids;

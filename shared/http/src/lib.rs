@@ -133,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::finance::dunning_block))
         .routes(routes!(routes::finance::receivables))
         .routes(routes!(routes::finance::journal))
+        .routes(routes!(routes::finance::datev_export))
         .with_state(state)
         .split_for_parts();
     let api = Arc::new(api);

@@ -189,6 +189,50 @@ pub fn invoice(env: &mut Env, need: Need) -> InvoiceConfig {
         finance_email: env.optional("OMS_FINANCE_EMAIL"),
         collection: collection(env),
         chart: chart(env),
+        datev: datev(env),
+    }
+}
+
+/// DATEV's consultant and client numbers for the export
+/// (`OMS_DATEV_CONSULTANT`, 1001 to 9999999; `OMS_DATEV_CLIENT`, 1 to
+/// 99999); unset: placeholders 1001 and 1.
+pub fn datev(env: &mut Env) -> oms_domain::datev::DatevClient {
+    let defaults = oms_domain::datev::DatevClient::default();
+    let number =
+        |env: &mut Env, name: &str, range: std::ops::RangeInclusive<u32>, default: u32| match env
+            .optional(name)
+        {
+            None => default,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if range.contains(&n) => n,
+                _ => {
+                    env.invalid(
+                        name,
+                        &format!("must be a number from {} to {}", range.start(), range.end()),
+                    );
+                    default
+                }
+            },
+        };
+    oms_domain::datev::DatevClient {
+        consultant: number(
+            env,
+            "OMS_DATEV_CONSULTANT",
+            1001..=9_999_999,
+            defaults.consultant,
+        ),
+        client: number(env, "OMS_DATEV_CLIENT", 1..=99_999, defaults.client),
+    }
+}
+
+/// The business time zone (`OMS_TIMEZONE`, default Europe/Berlin): the
+/// calendar of invoice, delivery, due, dunning and journal dates.
+pub fn timezone(env: &mut Env) {
+    let name = env
+        .optional("OMS_TIMEZONE")
+        .unwrap_or_else(|| oms_domain::collection::DEFAULT_TIMEZONE.to_string());
+    if let Err(why) = oms_domain::collection::set_business_timezone(&name) {
+        env.invalid("OMS_TIMEZONE", &why);
     }
 }
 
@@ -226,6 +270,8 @@ pub fn chart(env: &mut Env) -> Chart {
 /// due date for levels 1, 2, 3) and `OMS_BASE_RATE` (percent, e.g. `1.27`;
 /// unset: the dated table in the code).
 pub fn collection(env: &mut Env) -> CollectionPolicy {
+    // Every date collection works with is a business date.
+    timezone(env);
     let defaults = CollectionPolicy::default();
     let days = |env: &mut Env, name: &str, default: u32| {
         let n = env.number(name, u64::from(default));

@@ -367,3 +367,48 @@ pub async fn journal(
             .collect(),
     ))
 }
+
+/// The journal of a period as a DATEV "Buchungsstapel" (EXTF 700, category
+/// 21; Windows-1252, `;`, decimal comma), for a tax adviser to import. The
+/// period must lie within one calendar (fiscal) year.
+#[utoipa::path(get, path = "/v1/exports/datev", tag = "finance",
+    params(("from" = String, Query, description = "YYYY-MM-DD"), ("to" = String, Query, description = "YYYY-MM-DD, inclusive, same year")),
+    responses((status = 200, content_type = "text/csv", body = String, description = "EXTF file, Windows-1252"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn datev_export(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    state.config.keys.authorize(&headers, &[Role::Finance])?;
+    let (from, to) = period(&query_params(query.as_deref(), &["from", "to"])?)?;
+    oms_domain::datev::check_period(from, to)
+        .map_err(|m| ApiError::invalid(FieldError::new("to", m)))?;
+    let entries = state.store.journal(from, to).await?;
+    let created = Timestamp::now()
+        .to_zoned(oms_domain::collection::business_timezone())
+        .datetime();
+    let file = oms_domain::datev::export(
+        &entries,
+        &state.config.invoice.chart,
+        state.config.invoice.datev,
+        from,
+        to,
+        created,
+    );
+    let mut response = file.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=windows-1252"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"EXTF_Buchungsstapel_{from}_{to}.csv\""
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}

@@ -343,6 +343,7 @@ mod tests {
             finance_email: Some("finance@example.com".into()),
             collection: CollectionPolicy::default(),
             chart: Default::default(),
+            datev: Default::default(),
         }
     }
 

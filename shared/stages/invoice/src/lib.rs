@@ -85,6 +85,8 @@ pub struct InvoiceConfig {
     pub collection: CollectionPolicy,
     /// The chart of accounts the journal and the DATEV export number by.
     pub chart: oms_domain::journal::Chart,
+    /// DATEV consultant and client numbers for the export.
+    pub datev: oms_domain::datev::DatevClient,
 }
 
 /// Consumer of the invoice queue: `OrderShipped` gets the invoice,
