@@ -68,6 +68,21 @@ fn mix() -> Vec<Invoice> {
                         tax_rate: TaxRate::parse(rate).unwrap(),
                     })
                     .collect();
+                if business && (r + m) % 2 == 1 {
+                    // A French business receiving the goods in France buys
+                    // tax-free (intra-community supply), as capture decides.
+                    o.customer.vat_id = Some("FR40303265045".into());
+                    o.shipping_address.country = "FR".into();
+                    o.intra_community_supply = oms_domain::tax::is_intra_community_supply(
+                        "DE",
+                        o.customer.vat_id.as_deref(),
+                        &o.shipping_address.country,
+                    );
+                    assert!(o.intra_community_supply);
+                    for l in &mut o.lines {
+                        l.tax_rate = TaxRate::parse("0").unwrap();
+                    }
+                }
                 let goods: i64 = o.lines.iter().map(OrderLine::gross).sum();
                 o.discount = match (r + m) % 3 {
                     0 => None,
@@ -85,7 +100,9 @@ fn mix() -> Vec<Invoice> {
                     oms_domain::order::order_total(&o.lines, o.shipping_price, o.discount.as_ref());
                 if business {
                     o.customer.company = Some("Muster GmbH".into());
-                    o.customer.vat_id = Some("DE987654321".into());
+                    if !o.intra_community_supply {
+                        o.customer.vat_id = Some("DE987654321".into());
+                    }
                     o.buyer_reference = Some("04011000-12345-67".into());
                 }
                 // Paid in full, partly, or not at all.
@@ -191,8 +208,30 @@ fn every_kind_of_invoice_passes_the_official_rules_and_adds_up_to_the_cent() {
     let invoices = mix();
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
+    let mut intra_community = 0;
     for inv in &invoices {
         exact_cents(inv);
+        if inv.intra_community_supply {
+            // Category K at 0 % with its exemption reason and the country
+            // the goods went to; the rules below check the rest (BR-IC-*).
+            intra_community += 1;
+            assert_eq!(inv.total_tax, 0);
+            let ubl = oms_invoice::render_ubl(inv);
+            assert!(ubl.contains("<cbc:ID>K</cbc:ID>"), "{ubl}");
+            assert!(ubl.contains("VATEX-EU-IC"), "{ubl}");
+            assert!(ubl.contains("<cbc:IdentificationCode>FR</cbc:IdentificationCode>"));
+            let cii = oms_invoice::render_cii(inv);
+            assert!(
+                cii.contains("<ram:CategoryCode>K</ram:CategoryCode>"),
+                "{cii}"
+            );
+            let journal = oms_domain::journal::for_document(inv);
+            let chart = oms_domain::journal::Chart::default();
+            assert!(journal
+                .postings
+                .iter()
+                .any(|p| chart.number(&p.account) == "8125"));
+        }
         let path = dir.path().join(format!("{}.ubl.xml", inv.number));
         std::fs::write(&path, oms_invoice::render_ubl(inv)).unwrap();
         files.push(path);
@@ -247,6 +286,8 @@ fn every_kind_of_invoice_passes_the_official_rules_and_adds_up_to_the_cent() {
     for (layer, (ok, all)) in &valid {
         println!("{layer}: {ok} of {all} VALID");
     }
+    println!("{intra_community} intra-community supplies (category K) among them");
+    assert!(intra_community >= 8, "the mix has intra-community supplies");
     assert_eq!(stdout.lines().count(), files.len(), "one result per file");
     assert!(
         failures.is_empty(),

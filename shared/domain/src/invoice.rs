@@ -138,6 +138,38 @@ pub struct Invoice {
     /// The buyer's reference (BT-10); the order id when the buyer gave none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer_reference: Option<String>,
+    /// A tax-free intra-community supply: VAT category K at 0 %.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intra_community_supply: bool,
+    /// Where the goods went (BG-13/BG-15): the order's shipping address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_to: Option<Address>,
+}
+
+/// Why an intra-community supply carries no VAT (BT-120, BT-121).
+pub const INTRA_COMMUNITY_EXEMPTION: (&str, &str) = (
+    "VATEX-EU-IC",
+    "Intra-community supply - tax-free under section 4 no. 1b and section 6a UStG",
+);
+
+impl Invoice {
+    /// The VAT category of a rate on this document (EN 16931 BT-118):
+    /// `K` intra-community supply, `Z` zero rated, `S` standard rated.
+    pub fn vat_category(&self, rate: TaxRate) -> &'static str {
+        if self.intra_community_supply {
+            "K"
+        } else if rate.basis_points() == 0 {
+            "Z"
+        } else {
+            "S"
+        }
+    }
+
+    /// The exemption reason code and text, for categories that need one.
+    pub fn vat_exemption(&self) -> Option<(&'static str, &'static str)> {
+        self.intra_community_supply
+            .then_some(INTRA_COMMUNITY_EXEMPTION)
+    }
 }
 
 fn net_of(gross: i64, rate: TaxRate) -> i64 {
@@ -255,6 +287,8 @@ pub fn build_invoice(
         buyer_company: order.customer.company.clone(),
         buyer_vat_id: order.customer.vat_id.clone(),
         buyer_reference: order.buyer_reference.clone(),
+        intra_community_supply: order.intra_community_supply,
+        ship_to: Some(order.shipping_address.clone()),
     }
 }
 

@@ -22,6 +22,8 @@ pub enum Account {
     Receivables,
     /// Revenue at a VAT rate (basis points).
     Revenue(u32),
+    /// Tax-free intra-community supplies (§ 4 Nr. 1b UStG).
+    RevenueIntraCommunity,
     /// Output VAT at a rate (basis points).
     OutputVat(u32),
     /// The bank account statements come from.
@@ -40,6 +42,7 @@ impl Account {
         match self {
             Account::Receivables => "RECEIVABLES".into(),
             Account::Revenue(bp) => format!("REVENUE_{}", rate_name(*bp)),
+            Account::RevenueIntraCommunity => "REVENUE_INTRA_EU".into(),
             Account::OutputVat(bp) => format!("VAT_{}", rate_name(*bp)),
             Account::Bank => "BANK".into(),
             Account::Clearing(p) => format!("CLEARING_{}", p.to_uppercase()),
@@ -132,7 +135,12 @@ pub fn for_document(inv: &Invoice) -> JournalEntry {
         } else {
             0
         };
-        postings.push(signed(Account::Revenue(bp), t.net + rounding, !is_invoice));
+        let revenue = if inv.intra_community_supply {
+            Account::RevenueIntraCommunity
+        } else {
+            Account::Revenue(bp)
+        };
+        postings.push(signed(revenue, t.net + rounding, !is_invoice));
         if t.tax != 0 {
             postings.push(signed(Account::OutputVat(bp), t.tax, !is_invoice));
         }
@@ -251,6 +259,7 @@ impl Chart {
             Account::Revenue(700) => pick("8300", "4300"),
             Account::Revenue(0) => pick("8120", "4120"),
             Account::Revenue(_) => pick("8400", "4400"),
+            Account::RevenueIntraCommunity => pick("8125", "4125"),
             Account::OutputVat(1900) => pick("1776", "3806"),
             Account::OutputVat(700) => pick("1771", "3801"),
             Account::OutputVat(_) => pick("1770", "3800"),
@@ -273,6 +282,7 @@ impl Chart {
             Account::Revenue(1900),
             Account::Revenue(700),
             Account::Revenue(0),
+            Account::RevenueIntraCommunity,
             Account::OutputVat(1900),
             Account::OutputVat(700),
             Account::Bank,

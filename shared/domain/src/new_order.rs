@@ -242,13 +242,18 @@ impl OrderRequest {
 
 impl ValidOrder {
     /// Builds the captured order, taking names and tax rates from the
-    /// catalogue. An unknown SKU is an error naming its line (422).
+    /// catalogue. An unknown SKU is an error naming its line (422). A
+    /// business buyer of another EU member state whose goods go there from
+    /// a seller in `home_country` buys tax-free: every line at 0 %, the
+    /// prices as the storefront sent them (net, as it shows them to such a
+    /// buyer).
     pub fn capture(
         self,
         catalogue: &HashMap<Sku, SkuItem>,
         id: OrderId,
         correlation_id: String,
         now: Timestamp,
+        home_country: &str,
     ) -> Result<Order, FieldError> {
         let ValidOrder {
             request,
@@ -282,6 +287,16 @@ impl ValidOrder {
             .shipping_address
             .map(trim)
             .unwrap_or_else(|| billing.clone());
+        let intra_community_supply = crate::tax::is_intra_community_supply(
+            home_country,
+            request.customer.vat_id.as_deref(),
+            &shipping.country,
+        );
+        if intra_community_supply {
+            for line in &mut lines {
+                line.tax_rate = crate::TaxRate::from_basis_points(0);
+            }
+        }
         Ok(Order {
             id,
             version: 1,
@@ -316,6 +331,7 @@ impl ValidOrder {
             buyer_reference: request.buyer_reference.map(|r| r.trim().to_string()),
             due_date: None,
             dunning: Dunning::default(),
+            intra_community_supply,
         })
     }
 }
@@ -383,12 +399,37 @@ mod tests {
                 OrderId::from("ord_1"),
                 "c".into(),
                 Timestamp::UNIX_EPOCH,
+                "DE",
             )
             .unwrap();
         // 2 × 1299 + 495 shipping − 200 discount (the formula of API.md).
         assert_eq!(order.total, 2893);
         assert_eq!(order.shipping_address, order.billing_address);
         assert_eq!(order.lines[0].tax_rate.to_string(), "19");
+        assert!(!order.intra_community_supply);
+
+        // The same order from a French business, shipped to France: tax-free.
+        let french = GOOD
+            .replace(r#""country": "DE""#, r#""country": "FR""#)
+            .replace(
+                r#""customer": {"#,
+                r#""customer": {"company": "SARL Exemple", "vat_id": "FR40303265045", "#,
+            );
+        let order = parse_json::<OrderRequest>(french.as_bytes())
+            .unwrap()
+            .validate()
+            .unwrap()
+            .capture(
+                &cat,
+                OrderId::from("ord_2"),
+                "c".into(),
+                Timestamp::UNIX_EPOCH,
+                "DE",
+            )
+            .unwrap();
+        assert!(order.intra_community_supply);
+        assert_eq!(order.lines[0].tax_rate.to_string(), "0");
+        assert_eq!(order.total, 2893, "the prices as sent");
     }
 
     #[test]
@@ -479,6 +520,7 @@ mod tests {
                 OrderId::from("ord_1"),
                 "c".into(),
                 Timestamp::UNIX_EPOCH,
+                "DE",
             )
             .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("lines[0].sku"));

@@ -225,6 +225,10 @@ pub struct Order {
     /// Reminders and dunning notices sent, and what they added.
     #[serde(default, skip_serializing_if = "Dunning::is_empty")]
     pub dunning: Dunning,
+    /// A tax-free intra-community supply to a business in another EU
+    /// member state: every line at 0 % VAT (category K).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intra_community_supply: bool,
 }
 
 /// Where collecting an overdue invoice stands.
@@ -499,6 +503,7 @@ pub mod fixtures {
             buyer_reference: None,
             due_date: None,
             dunning: Dunning::default(),
+            intra_community_supply: false,
         }
     }
 }

@@ -119,3 +119,62 @@ mod tests {
         assert_eq!((net, tax), (-168, -32));
     }
 }
+
+/// The EU member states (ISO 3166-1 alpha-2) for intra-community supplies.
+const EU: [&str; 27] = [
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
+    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+];
+
+pub fn is_eu_member(country: &str) -> bool {
+    EU.contains(&country)
+}
+
+/// Whether a sale is a tax-free intra-community supply (§ 4 Nr. 1b, § 6a
+/// UStG; Art. 138 VAT Directive): the seller in an EU country `home`, the
+/// buyer a business with a VAT id of another member state, the goods going
+/// to another member state. Such a sale carries 0 % VAT (category K).
+pub fn is_intra_community_supply(home: &str, buyer_vat_id: Option<&str>, ship_to: &str) -> bool {
+    let Some(vat_id) = buyer_vat_id else {
+        return false;
+    };
+    // Greece writes EL in VAT ids.
+    let issued_by = match vat_id.get(..2) {
+        Some("EL") => "GR",
+        Some(prefix) => prefix,
+        None => return false,
+    };
+    is_eu_member(home)
+        && is_eu_member(issued_by)
+        && issued_by != home
+        && is_eu_member(ship_to)
+        && ship_to != home
+}
+
+#[cfg(test)]
+mod intra_community_tests {
+    use super::*;
+
+    #[test]
+    fn only_a_business_of_another_member_state_receiving_there_buys_tax_free() {
+        assert!(is_intra_community_supply("DE", Some("FR40303265045"), "FR"));
+        assert!(is_intra_community_supply("DE", Some("EL123456789"), "GR"));
+        assert!(!is_intra_community_supply("DE", None, "FR"), "a consumer");
+        assert!(
+            !is_intra_community_supply("DE", Some("DE123456788"), "FR"),
+            "a German VAT id"
+        );
+        assert!(
+            !is_intra_community_supply("DE", Some("FR40303265045"), "DE"),
+            "goods stay in Germany"
+        );
+        assert!(
+            !is_intra_community_supply("DE", Some("FR40303265045"), "CH"),
+            "goods leave the EU"
+        );
+        assert!(
+            !is_intra_community_supply("CH", Some("FR40303265045"), "FR"),
+            "seller outside the EU"
+        );
+    }
+}

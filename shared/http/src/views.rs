@@ -63,6 +63,9 @@ pub struct OrderView {
     pub dunning: DunningView,
     pub locale: Locale,
     pub buyer_reference: Option<String>,
+    /// A tax-free intra-community supply (a business of another EU member
+    /// state, goods going there): every line at 0 % VAT.
+    pub intra_community_supply: bool,
     pub fulfillments: Vec<FulfillmentView>,
     pub returns: Vec<Return>,
     pub timeline: Vec<TimelineEntry>,
@@ -102,6 +105,7 @@ impl From<&Order> for OrderView {
             },
             locale: o.locale,
             buyer_reference: o.buyer_reference.clone(),
+            intra_community_supply: o.intra_community_supply,
             fulfillments: o
                 .fulfillment
                 .iter()

@@ -38,6 +38,7 @@ pub async fn create_order(
         &bytes,
         &correlation,
         Timestamp::now(),
+        &state.config.invoice.seller.country,
         order_json,
     )
     .await

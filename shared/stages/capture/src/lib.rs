@@ -74,12 +74,15 @@ fn replay(record: IdempotencyRecord, hash: &str) -> Result<Captured, CaptureErro
 
 /// Captures an order. `render` turns the stored order into the response body,
 /// which is kept with the key so that a repeat gets the very same answer.
+/// `home_country` is the seller's (for intra-community supplies).
+#[allow(clippy::too_many_arguments)]
 pub async fn capture_order<S: Store + ?Sized>(
     store: &S,
     idempotency_key: &str,
     body: &[u8],
     correlation_id: &str,
     now: Timestamp,
+    home_country: &str,
     render: impl Fn(&Order) -> String,
 ) -> Result<Captured, CaptureError> {
     let hash = body_hash(body).map_err(CaptureError::Invalid)?;
@@ -95,6 +98,7 @@ pub async fn capture_order<S: Store + ?Sized>(
             OrderId::generate(),
             correlation_id.to_string(),
             now,
+            home_country,
         )
         .map_err(CaptureError::Unprocessable)?;
     let response = render(&order);

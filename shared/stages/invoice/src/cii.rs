@@ -30,14 +30,6 @@ fn date(x: &mut Xml, tag: &str, d: Date) {
     x.close(tag);
 }
 
-fn category(rate: TaxRate) -> &'static str {
-    if rate.basis_points() == 0 {
-        "Z"
-    } else {
-        "S"
-    }
-}
-
 struct Party<'a> {
     name: &'a str,
     contact: Option<(&'a str, Option<&'a str>, Option<&'a str>)>,
@@ -88,10 +80,10 @@ fn party(x: &mut Xml, tag: &str, p: &Party) {
     x.close(tag);
 }
 
-fn trade_tax(x: &mut Xml, tag: &str, rate: TaxRate) {
+fn trade_tax(x: &mut Xml, tag: &str, inv: &Invoice, rate: TaxRate) {
     x.open(tag);
     x.leaf("ram:TypeCode", None, "VAT");
-    x.leaf("ram:CategoryCode", None, category(rate));
+    x.leaf("ram:CategoryCode", None, inv.vat_category(rate));
     x.leaf("ram:RateApplicablePercent", None, &rate.to_string());
     x.close(tag);
 }
@@ -163,7 +155,7 @@ pub fn render_cii(inv: &Invoice) -> String {
         );
         x.close("ram:SpecifiedLineTradeDelivery");
         x.open("ram:SpecifiedLineTradeSettlement");
-        trade_tax(&mut x, "ram:ApplicableTradeTax", l.tax_rate);
+        trade_tax(&mut x, "ram:ApplicableTradeTax", inv, l.tax_rate);
         x.open("ram:SpecifiedTradeSettlementLineMonetarySummation");
         x.leaf("ram:LineTotalAmount", None, &money(l.net));
         x.close("ram:SpecifiedTradeSettlementLineMonetarySummation");
@@ -224,6 +216,21 @@ pub fn render_cii(inv: &Invoice) -> String {
     x.close("ram:ApplicableHeaderTradeAgreement");
 
     x.open("ram:ApplicableHeaderTradeDelivery");
+    // Where the goods went (BG-13): required for intra-community supplies.
+    if let (Some(to), true) = (&inv.ship_to, inv.intra_community_supply) {
+        x.open("ram:ShipToTradeParty");
+        x.leaf("ram:Name", None, &to.name);
+        x.open("ram:PostalTradeAddress");
+        x.leaf("ram:PostcodeCode", None, &to.postal_code);
+        x.leaf("ram:LineOne", None, &to.line1);
+        if let Some(more) = &to.line2 {
+            x.leaf("ram:LineTwo", None, more);
+        }
+        x.leaf("ram:CityName", None, &to.city);
+        x.leaf("ram:CountryID", None, &to.country);
+        x.close("ram:PostalTradeAddress");
+        x.close("ram:ShipToTradeParty");
+    }
     if let Some(delivered) = inv.delivery_date {
         x.open("ram:ActualDeliverySupplyChainEvent");
         date(&mut x, "ram:OccurrenceDateTime", delivered);
@@ -255,8 +262,15 @@ pub fn render_cii(inv: &Invoice) -> String {
         x.open("ram:ApplicableTradeTax");
         x.leaf("ram:CalculatedAmount", None, &money(t.tax));
         x.leaf("ram:TypeCode", None, "VAT");
+        let exemption = inv.vat_exemption();
+        if let Some((_, reason)) = exemption {
+            x.leaf("ram:ExemptionReason", None, reason);
+        }
         x.leaf("ram:BasisAmount", None, &money(t.net));
-        x.leaf("ram:CategoryCode", None, category(t.rate));
+        x.leaf("ram:CategoryCode", None, inv.vat_category(t.rate));
+        if let Some((code, _)) = exemption {
+            x.leaf("ram:ExemptionReasonCode", None, code);
+        }
         x.leaf("ram:RateApplicablePercent", None, &t.rate.to_string());
         x.close("ram:ApplicableTradeTax");
     }
@@ -278,7 +292,7 @@ pub fn render_cii(inv: &Invoice) -> String {
             x.close("ram:ChargeIndicator");
             x.leaf("ram:ActualAmount", None, &money(amount));
             x.leaf("ram:Reason", None, &reason);
-            trade_tax(&mut x, "ram:CategoryTradeTax", t.rate);
+            trade_tax(&mut x, "ram:CategoryTradeTax", inv, t.rate);
             x.close("ram:SpecifiedTradeAllowanceCharge");
         }
     }

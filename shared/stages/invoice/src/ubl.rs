@@ -8,15 +8,16 @@ use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::order::PaymentMethod;
 use oms_domain::TaxRate;
 
-/// `S` (standard rated) or `Z` (zero rated) with its percentage.
-fn tax_category(x: &mut Xml, tag: &str, rate: TaxRate) {
+/// The VAT category of `rate` on `inv` with its percentage; in the VAT
+/// breakdown (`with_exemption`) also the exemption reason where one is due.
+fn tax_category(x: &mut Xml, tag: &str, inv: &Invoice, rate: TaxRate, with_exemption: bool) {
     x.open(tag);
-    x.leaf(
-        "cbc:ID",
-        None,
-        if rate.basis_points() == 0 { "Z" } else { "S" },
-    );
+    x.leaf("cbc:ID", None, inv.vat_category(rate));
     x.leaf("cbc:Percent", None, &rate.to_string());
+    if let (Some((code, reason)), true) = (inv.vat_exemption(), with_exemption) {
+        x.leaf("cbc:TaxExemptionReasonCode", None, code);
+        x.leaf("cbc:TaxExemptionReason", None, reason);
+    }
     x.open("cac:TaxScheme");
     x.leaf("cbc:ID", None, "VAT");
     x.close("cac:TaxScheme");
@@ -183,9 +184,33 @@ pub fn render_ubl(inv: &Invoice) -> String {
     }
     x.close("cac:Party");
     x.close("cac:AccountingCustomerParty");
-    if let Some(delivered) = inv.delivery_date {
+    // Where the goods went (BG-13) is required for intra-community supplies.
+    let ship_to = inv.ship_to.as_ref().filter(|_| inv.intra_community_supply);
+    if inv.delivery_date.is_some() || ship_to.is_some() {
         x.open("cac:Delivery");
-        x.leaf("cbc:ActualDeliveryDate", None, &delivered.to_string());
+        if let Some(delivered) = inv.delivery_date {
+            x.leaf("cbc:ActualDeliveryDate", None, &delivered.to_string());
+        }
+        if let Some(to) = ship_to {
+            x.open("cac:DeliveryLocation");
+            x.open("cac:Address");
+            x.leaf("cbc:StreetName", None, &to.line1);
+            if let Some(more) = &to.line2 {
+                x.leaf("cbc:AdditionalStreetName", None, more);
+            }
+            x.leaf("cbc:CityName", None, &to.city);
+            x.leaf("cbc:PostalZone", None, &to.postal_code);
+            x.open("cac:Country");
+            x.leaf("cbc:IdentificationCode", None, &to.country);
+            x.close("cac:Country");
+            x.close("cac:Address");
+            x.close("cac:DeliveryLocation");
+            x.open("cac:DeliveryParty");
+            x.open("cac:PartyName");
+            x.leaf("cbc:Name", None, &to.name);
+            x.close("cac:PartyName");
+            x.close("cac:DeliveryParty");
+        }
         x.close("cac:Delivery");
     }
 
@@ -236,7 +261,7 @@ pub fn render_ubl(inv: &Invoice) -> String {
             );
             x.leaf("cbc:AllowanceChargeReason", None, &reason);
             x.amount("cbc:Amount", amount, c);
-            tax_category(&mut x, "cac:TaxCategory", t.rate);
+            tax_category(&mut x, "cac:TaxCategory", inv, t.rate, false);
             x.close("cac:AllowanceCharge");
         }
     }
@@ -247,7 +272,7 @@ pub fn render_ubl(inv: &Invoice) -> String {
         x.open("cac:TaxSubtotal");
         x.amount("cbc:TaxableAmount", t.net, c);
         x.amount("cbc:TaxAmount", t.tax, c);
-        tax_category(&mut x, "cac:TaxCategory", t.rate);
+        tax_category(&mut x, "cac:TaxCategory", inv, t.rate, true);
         x.close("cac:TaxSubtotal");
     }
     x.close("cac:TaxTotal");
@@ -285,7 +310,7 @@ pub fn render_ubl(inv: &Invoice) -> String {
         x.open("cac:SellersItemIdentification");
         x.leaf("cbc:ID", None, &l.sku);
         x.close("cac:SellersItemIdentification");
-        tax_category(&mut x, "cac:ClassifiedTaxCategory", l.tax_rate);
+        tax_category(&mut x, "cac:ClassifiedTaxCategory", inv, l.tax_rate, false);
         x.close("cac:Item");
         // The net price of the whole quantity, so price × quantity / base
         // quantity is the line amount exactly, with no fractions of a cent.
@@ -410,6 +435,7 @@ mod tests {
             buyer_reference: None,
             due_date: None,
             dunning: Default::default(),
+            intra_community_supply: false,
         }
     }
 

@@ -306,7 +306,20 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         }
     }
     w.down(20.0);
-    let mut footer = vec!["Prices include VAT. Thank you for your order.".to_string()];
+    let mut footer = if inv.intra_community_supply {
+        // § 14a (3) UStG: the wording and both VAT ids.
+        vec![
+            "Tax-free intra-community supply (section 4 no. 1b, section 6a UStG;".to_string(),
+            format!(
+                "Art. 138 VAT Directive). Buyer's VAT ID {}, seller's VAT ID {}.",
+                inv.buyer_vat_id.as_deref().unwrap_or("-"),
+                inv.seller.vat_id
+            ),
+            "Thank you for your order.".to_string(),
+        ]
+    } else {
+        vec!["Prices include VAT. Thank you for your order.".to_string()]
+    };
     if let (Some(iban), true) = (
         &inv.seller.iban,
         inv.amount_due > 0 && inv.kind == DocumentKind::Invoice,
