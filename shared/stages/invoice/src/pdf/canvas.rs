@@ -1,23 +1,27 @@
-//! Drawing pages for an archival PDF: what the invoice layout asks for
-//! (text, rules, QR codes) turned into a PDF/A-3b document by krilla, with
-//! DejaVu Sans embedded and subset so that every reader shows the same
-//! glyphs and the text stays extractable.
+//! Drawing pages as a PDF/A-3b document with pdf-writer: what the invoice
+//! layout asks for (text, rules, QR codes), the embedded fonts of
+//! [`font`](super::font), an sRGB output intent, XMP metadata and the
+//! associated files (the Factur-X XML).
 //!
-//! The layout measures in PDF points from the bottom left (as printed
-//! forms do); krilla draws from the top left, so `y` is flipped here only.
+//! What PDF/A-3b (ISO 19005-3, level B) asks and where it is met: the
+//! binary comment after the header and the file ID in the trailer (6.1.2,
+//! 6.1.3; pdf-writer writes both); every font embedded, with widths that
+//! match the program (6.2.11; the subset and its `W` come from one
+//! remapping); colours in DeviceGray only, allowed by the PDF/A output
+//! intent with an RGB ICC profile (6.2.4); XMP metadata claiming part 3,
+//! level B, its extension schemas declaring every non-standard property
+//! (6.6); embedded files as associated files with `AFRelationship`,
+//! `Subtype` and `ModDate` (6.8). No document info dictionary, so nothing
+//! can disagree with the XMP.
+//!
+//! The layout measures in PDF points from the bottom left.
 
 use jiff::Timestamp;
-use krilla::configure::{Archival, ConfigurationBuilder, PdfVersion};
-use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
-use krilla::geom::{PathBuilder, Point, Rect};
-use krilla::metadata::{DateTime, Metadata};
-use krilla::page::PageSettings;
-use krilla::paint::{Fill, Stroke};
-use krilla::text::{Font, TextDirection};
-use krilla::{Document, SerializeSettings};
-use skrifa::instance::{LocationRef, Size};
-use skrifa::MetadataProvider;
-use std::sync::OnceLock;
+use pdf_writer::types::{AssociationKind, CidFontType, FontFlags, OutputIntentSubtype};
+use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use sha2::{Digest, Sha256};
+
+use super::font::{self, deflate, EmbeddedFont};
 
 pub const PAGE: (f32, f32) = (595.0, 842.0);
 
@@ -58,40 +62,17 @@ pub struct DocumentInfo<'a> {
     pub date: Timestamp,
 }
 
-struct Fonts {
-    regular: Font,
-    bold: Font,
-}
+/// The compact sRGB v4 profile (CC0, github.com/saucecontrol/Compact-ICC-Profiles).
+const SRGB: &[u8] = include_bytes!("sRGB-v4.icc");
 
-/// Parsed once per process: krilla hashes the whole font file on load.
-fn fonts() -> &'static Fonts {
-    static FONTS: OnceLock<Fonts> = OnceLock::new();
-    FONTS.get_or_init(|| Fonts {
-        regular: Font::new(dejavu::sans::regular().into(), 0).expect("DejaVu Sans is a valid font"),
-        bold: Font::new(dejavu::sans::bold().into(), 0).expect("DejaVu Sans Bold is a valid font"),
-    })
-}
-
-fn font_data(bold: bool) -> &'static [u8] {
-    if bold {
-        dejavu::sans::bold()
-    } else {
-        dejavu::sans::regular()
-    }
-}
-
-/// `text` with every character the font has no glyph for (and every
-/// control character) replaced by `?`: PDF/A forbids showing the font's
-/// "missing glyph" box, and a name in a script DejaVu Sans lacks must not
-/// stop an invoice.
+/// `text` with every character the fonts cannot show (and every control
+/// character) replaced by `?`: a name in a script the fonts lack must not
+/// stop an invoice, nor show the font's "missing glyph" box PDF/A forbids.
 pub fn printable(text: &str) -> String {
-    let Ok(font) = skrifa::FontRef::new(font_data(false)) else {
-        return text.to_string();
-    };
-    let charmap = font.charmap();
+    let (regular, bold) = (font::regular(), font::bold());
     text.chars()
         .map(|c| {
-            if !c.is_control() && charmap.map(c).is_some_and(|g| g.to_u32() != 0) {
+            if regular.has(c) && bold.has(c) {
                 c
             } else {
                 '?'
@@ -100,25 +81,75 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-/// The width of `text` in points, from the font's own advances (for
-/// right-aligned amounts).
+/// The width of `text` in points.
 pub fn text_width(text: &str, size: f32, bold: bool) -> f32 {
-    let Ok(font) = skrifa::FontRef::new(font_data(bold)) else {
-        return 0.0;
-    };
-    let charmap = font.charmap();
-    let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
-    text.chars()
-        .map(|c| {
-            let glyph = charmap.map(c).unwrap_or_default();
-            metrics.advance_width(glyph).unwrap_or(0.0)
-        })
-        .sum()
+    if bold { font::bold() } else { font::regular() }.width(text, size)
 }
 
-fn pdf_date(at: Timestamp) -> DateTime {
+/// Appends a QR code of `data` as filled rectangles, one per horizontal
+/// run of dark modules.
+fn qr(content: &mut Content, x: f32, y: f32, size: f32, data: &str) {
+    let Ok(code) = qrcode::QrCode::with_error_correction_level(data, qrcode::EcLevel::M) else {
+        return;
+    };
+    let n = code.width();
+    // Four modules of quiet zone on each side, as readers expect.
+    let module = size / (n + 8) as f32;
+    for row in 0..n {
+        let mut col = 0;
+        while col < n {
+            if code[(col, row)] != qrcode::Color::Dark {
+                col += 1;
+                continue;
+            }
+            let start = col;
+            while col < n && code[(col, row)] == qrcode::Color::Dark {
+                col += 1;
+            }
+            content.rect(
+                x + (start + 4) as f32 * module,
+                y + (n + 3 - row) as f32 * module,
+                (col - start) as f32 * module,
+                module,
+            );
+        }
+    }
+    content.fill_nonzero();
+}
+
+fn page_content(ops: &[Op]) -> Vec<u8> {
+    let mut content = Content::new();
+    for op in ops {
+        match op {
+            Op::Text {
+                x,
+                y,
+                size,
+                bold,
+                text,
+            } => {
+                let font = if *bold { font::bold() } else { font::regular() };
+                content.begin_text();
+                content.set_font(Name(if *bold { b"F2" } else { b"F1" }), *size);
+                content.next_line(*x, *y);
+                content.show(Str(&font.encode(text)));
+                content.end_text();
+            }
+            Op::Rule { x1, x2, y } => {
+                content.set_line_width(0.5);
+                content.move_to(*x1, *y);
+                content.line_to(*x2, *y);
+                content.stroke();
+            }
+            Op::Qr { x, y, size, data } => qr(&mut content, *x, *y, *size, data),
+        }
+    }
+    content.finish().to_vec()
+}
+
+fn pdf_date(at: Timestamp) -> pdf_writer::Date {
     let utc = at.to_zoned(jiff::tz::TimeZone::UTC).datetime();
-    DateTime::new(utc.year() as u16)
+    pdf_writer::Date::new(utc.year() as u16)
         .month(utc.month() as u8)
         .day(utc.day() as u8)
         .hour(utc.hour() as u8)
@@ -128,118 +159,158 @@ fn pdf_date(at: Timestamp) -> DateTime {
         .utc_offset_minute(0)
 }
 
-fn qr_path(x: f32, y: f32, size: f32, data: &str) -> Option<krilla::geom::Path> {
-    let code = qrcode::QrCode::with_error_correction_level(data, qrcode::EcLevel::M).ok()?;
-    let n = code.width();
-    // Four modules of quiet zone on each side, as readers expect.
-    let module = size / (n + 8) as f32;
-    let top = PAGE.1 - y - size;
-    let mut path = PathBuilder::new();
-    for row in 0..n {
-        for col in 0..n {
-            if code[(col, row)] == qrcode::Color::Dark {
-                path.push_rect(Rect::from_xywh(
-                    x + (col + 4) as f32 * module,
-                    top + (row + 4) as f32 * module,
-                    module,
-                    module,
-                )?);
-            }
-        }
+/// Hands out object numbers in order.
+struct Refs(i32);
+
+impl Refs {
+    fn next(&mut self) -> Ref {
+        self.0 += 1;
+        Ref::new(self.0)
     }
-    path.finish()
 }
 
-/// Renders `pages` as PDF/A-3b with `attachments` embedded. Pure: the same
-/// input always gives the same bytes (dates come from `info`).
+/// Writes one embedded font: the Type0 font, its CID font, descriptor,
+/// program and ToUnicode map.
+fn write_font(pdf: &mut Pdf, refs: &mut Refs, font: &EmbeddedFont) -> Ref {
+    let (type0, cid, descriptor, program, cmap) = (
+        refs.next(),
+        refs.next(),
+        refs.next(),
+        refs.next(),
+        refs.next(),
+    );
+    let name = Name(font.name.as_bytes());
+    pdf.type0_font(type0)
+        .base_font(name)
+        .encoding_predefined(Name(b"Identity-H"))
+        .descendant_font(cid)
+        .to_unicode(cmap);
+    let mut cid_font = pdf.cid_font(cid);
+    cid_font
+        .subtype(CidFontType::Type2)
+        .base_font(name)
+        .system_info(font::system_info())
+        .font_descriptor(descriptor)
+        .cid_to_gid_map_predefined(Name(b"Identity"));
+    cid_font
+        .widths()
+        .consecutive(0, font.widths.iter().copied());
+    cid_font.finish();
+    let mut flags = FontFlags::NON_SYMBOLIC;
+    if font.bold {
+        flags |= FontFlags::FORCE_BOLD;
+    }
+    let [x0, y0, x1, y1] = font.bbox;
+    pdf.font_descriptor(descriptor)
+        .name(name)
+        .flags(flags)
+        .bbox(Rect::new(x0, y0, x1, y1))
+        .italic_angle(font.italic_angle)
+        .ascent(font.ascent)
+        .descent(font.descent)
+        .cap_height(font.cap_height)
+        .stem_v(if font.bold { 140.0 } else { 80.0 })
+        .font_file2(program);
+    pdf.stream(program, &font.program)
+        .filter(Filter::FlateDecode)
+        .pair(Name(b"Length1"), font.program_len as i32);
+    pdf.cmap(cmap, &font.to_unicode).filter(Filter::FlateDecode);
+    type0
+}
+
+/// Renders `pages` as PDF/A-3b with `attachments` embedded and `xmp` as
+/// its metadata. Pure: the same input always gives the same bytes.
 pub fn render(
     pages: &[Vec<Op>],
     info: &DocumentInfo,
     attachments: Vec<Attachment>,
-) -> Result<Vec<u8>, String> {
-    let configuration = ConfigurationBuilder::new()
-        .with_version(PdfVersion::Pdf17)
-        .with_archival_validator(Archival::A3_B)
-        .finish()
-        .map_err(|e| format!("{e:?}"))?;
-    let settings = SerializeSettings {
-        configuration,
-        enable_tagging: false,
-        ..SerializeSettings::default()
-    };
-    let mut document = Document::new_with(settings);
-    let date = pdf_date(info.date);
-    document.set_metadata(
-        Metadata::new()
-            .title(info.title.to_string())
-            .language(info.language.to_string())
-            .creator("oms".to_string())
-            .producer("oms (krilla)".to_string())
-            .creation_date(date),
-    );
-    for attachment in attachments {
-        document.embed_file(EmbeddedFile {
-            path: attachment.name.to_string(),
-            mime_type: MimeType::new(attachment.mime_type),
-            description: Some(attachment.description.to_string()),
-            association_kind: attachment.relationship,
-            data: attachment.data.into(),
-            modification_date: Some(date),
-            compress: Some(true),
-            location: None,
-        });
+    xmp: &str,
+) -> Vec<u8> {
+    let mut pdf = Pdf::new();
+    let mut refs = Refs(0);
+    let (catalog, tree, metadata, icc) = (refs.next(), refs.next(), refs.next(), refs.next());
+    let regular = write_font(&mut pdf, &mut refs, font::regular());
+    let bold = write_font(&mut pdf, &mut refs, font::bold());
+
+    let mut files = Vec::new();
+    for a in &attachments {
+        let (stream, spec) = (refs.next(), refs.next());
+        let packed = deflate(&a.data);
+        let mut file = pdf.embedded_file(stream, &packed);
+        file.filter(Filter::FlateDecode);
+        file.subtype(Name(a.mime_type.as_bytes()));
+        file.params()
+            .size(a.data.len() as i32)
+            .modification_date(pdf_date(info.date));
+        file.finish();
+        pdf.file_spec(spec)
+            .path(Str(a.name.as_bytes()))
+            .unic_file(TextStr(a.name))
+            .description(TextStr(a.description))
+            .association_kind(a.relationship)
+            .embedded_file_with_unicode(stream);
+        files.push((a.name, spec));
     }
-    let fonts = fonts();
-    let size = PageSettings::from_wh(PAGE.0, PAGE.1).ok_or("page size")?;
-    for ops in pages {
-        let mut page = document.start_page_with(size.clone());
-        let mut surface = page.surface();
-        for op in ops {
-            match op {
-                Op::Text {
-                    x,
-                    y,
-                    size,
-                    bold,
-                    text,
-                } => {
-                    let font = if *bold { &fonts.bold } else { &fonts.regular };
-                    surface.set_fill(Some(Fill::default()));
-                    surface.draw_text(
-                        Point::from_xy(*x, PAGE.1 - y),
-                        font.clone(),
-                        *size,
-                        text,
-                        false,
-                        TextDirection::LeftToRight,
-                    );
-                }
-                Op::Rule { x1, x2, y } => {
-                    let mut path = PathBuilder::new();
-                    path.move_to(*x1, PAGE.1 - y);
-                    path.line_to(*x2, PAGE.1 - y);
-                    if let Some(path) = path.finish() {
-                        surface.set_fill(None);
-                        surface.set_stroke(Some(Stroke {
-                            width: 0.5,
-                            ..Stroke::default()
-                        }));
-                        surface.draw_path(&path);
-                        surface.set_stroke(None);
-                    }
-                }
-                Op::Qr { x, y, size, data } => {
-                    if let Some(path) = qr_path(*x, *y, *size, data) {
-                        surface.set_fill(Some(Fill::default()));
-                        surface.draw_path(&path);
-                    }
-                }
-            }
+
+    let page_ids: Vec<(Ref, Ref)> = pages.iter().map(|_| (refs.next(), refs.next())).collect();
+    for (ops, (page, content)) in pages.iter().zip(&page_ids) {
+        let mut p = pdf.page(*page);
+        p.parent(tree)
+            .media_box(Rect::new(0.0, 0.0, PAGE.0, PAGE.1))
+            .contents(*content);
+        p.resources()
+            .fonts()
+            .pair(Name(b"F1"), regular)
+            .pair(Name(b"F2"), bold);
+        p.finish();
+        let packed = deflate(&page_content(ops));
+        pdf.stream(*content, &packed).filter(Filter::FlateDecode);
+    }
+    pdf.pages(tree)
+        .kids(page_ids.iter().map(|(page, _)| *page))
+        .count(page_ids.len() as i32);
+
+    pdf.icc_profile(icc, SRGB)
+        .n(3)
+        .range([0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
+    pdf.metadata(metadata, xmp.as_bytes());
+
+    let mut cat = pdf.catalog(catalog);
+    cat.pages(tree)
+        .metadata(metadata)
+        .lang(TextStr(info.language));
+    cat.output_intents()
+        .push()
+        .subtype(OutputIntentSubtype::PDFA)
+        .output_condition_identifier(TextStr("sRGB IEC61966-2.1"))
+        .info(TextStr("sRGB IEC61966-2.1"))
+        .dest_output_profile(icc);
+    if !files.is_empty() {
+        let mut names = cat.names();
+        let mut tree = names.embedded_files();
+        let mut entries = tree.names();
+        // A name tree's keys are sorted.
+        let mut sorted = files.clone();
+        sorted.sort();
+        for (name, spec) in sorted {
+            entries.insert(Str(name.as_bytes()), spec);
         }
-        surface.finish();
-        page.finish();
+        entries.finish();
+        tree.finish();
+        names.finish();
+        cat.insert(Name(b"AF"))
+            .array()
+            .items(files.iter().map(|(_, spec)| *spec));
     }
-    document.finish().map_err(|e| format!("{e:?}"))
+    cat.finish();
+
+    // The file ID (required by PDF/A): a digest of what the document says.
+    let mut digest = Sha256::new();
+    digest.update(info.title.as_bytes());
+    digest.update(xmp.as_bytes());
+    let id = digest.finalize()[..16].to_vec();
+    pdf.set_file_id((id.clone(), id));
+    pdf.finish()
 }
 
 #[cfg(test)]
@@ -247,16 +318,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn what_the_font_cannot_show_prints_as_a_question_mark() {
+    fn what_the_fonts_cannot_show_prints_as_a_question_mark() {
         assert_eq!(printable("Köln € – Øresund"), "Köln € – Øresund");
         assert_eq!(printable("漢字\u{7}"), "???");
     }
 
     #[test]
-    fn wider_text_measures_wider() {
-        let narrow = text_width("1,00 €", 9.0, false);
-        let wide = text_width("1.000,00 €", 9.0, false);
-        assert!(narrow > 10.0 && wide > narrow, "{narrow} {wide}");
-        assert!(text_width("Total", 9.0, true) > text_width("Total", 9.0, false));
+    fn the_srgb_profile_is_an_rgb_display_profile() {
+        assert_eq!(&SRGB[12..16], b"mntr");
+        assert_eq!(&SRGB[16..20], b"RGB ");
+        assert_eq!(&SRGB[36..40], b"acsp");
     }
 }

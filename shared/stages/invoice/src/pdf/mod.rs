@@ -5,12 +5,13 @@
 
 mod canvas;
 pub mod facturx;
+mod font;
 
 use canvas::{Attachment, DocumentInfo, Op, PAGE};
-use krilla::embed::AssociationKind;
 use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::money::format_minor;
 use oms_domain::order::PaymentMethod;
+use pdf_writer::types::AssociationKind;
 
 /// DIN 5008: 25 mm left, 20 mm right.
 const MARGIN: f32 = 70.9;
@@ -384,10 +385,70 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         data: crate::render_cii(inv).into_bytes(),
         relationship: AssociationKind::Alternative,
     };
-    // Every text is reduced to what the font can show and every drawing
-    // is plain vector paths, so PDF/A cannot refuse the page: a failure
-    // here is a bug in this module, not bad input.
-    let archival = canvas::render(&w.pages, &info, vec![cii])
-        .expect("the invoice layout draws only what PDF/A-3b allows");
-    facturx::add_xmp(&archival).expect("krilla's XMP has PDF/A extension schemas")
+    let count = w.pages.len();
+    if count > 1 {
+        for (i, page) in w.pages.iter_mut().enumerate() {
+            let label = format!("Page {} of {count}", i + 1);
+            page.push(Op::Text {
+                x: RIGHT - canvas::text_width(&label, 8.0, false),
+                y: 30.0,
+                size: 8.0,
+                bold: false,
+                text: label,
+            });
+        }
+    }
+    let xmp = facturx::xmp(&title, info.language, inv.issued_at, inv.number.as_str());
+    canvas::render(&w.pages, &info, vec![cii], &xmp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oms_domain::invoice::{build_invoice, Seller};
+    use oms_domain::order::fixtures::sample_order;
+    use oms_domain::order::OrderLine;
+    use oms_domain::{InvoiceNumber, Sku, TaxRate};
+
+    #[test]
+    fn long_invoices_continue_on_further_pages() {
+        let mut order = sample_order();
+        order.lines = (0..90)
+            .map(|i| OrderLine {
+                sku: Sku(format!("SKU-{i}")),
+                name: format!("Artikel mit einem recht langen Namen, Größe {i}, Farbe Dunkelblau"),
+                quantity: 1,
+                unit_price: 1000 + i,
+                tax_rate: TaxRate::parse("19").unwrap(),
+            })
+            .collect();
+        order.total = oms_domain::order::order_total(
+            &order.lines,
+            order.shipping_price,
+            order.discount.as_ref(),
+        );
+        let seller = Seller {
+            name: "Shop".into(),
+            street: "Street 1".into(),
+            postal_code: "50667".into(),
+            city: "Köln".into(),
+            country: "DE".into(),
+            vat_id: "DE123456789".into(),
+            email: "shop@example.com".into(),
+            iban: None,
+            contact: Default::default(),
+        };
+        let inv = build_invoice(
+            &order,
+            InvoiceNumber::new(2026, 1),
+            "2026-12-01T10:00:00Z".parse().unwrap(),
+            seller,
+        );
+        let pdf = render_pdf(&inv);
+        let pages = pdf.windows(11).filter(|w| w == b"/Type /Page").count() - 1;
+        assert_eq!(pages, 3, "90 lines: 3 pages");
+        if let Ok(dir) = std::env::var("OMS_KEEP_PDFS") {
+            std::fs::write(std::path::Path::new(&dir).join("long.pdf"), &pdf).unwrap();
+        }
+    }
 }
