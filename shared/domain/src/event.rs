@@ -24,6 +24,33 @@ pub enum EventType {
     PrepaymentExpired,
     /// A dunning level was reached (payload `dunning_level`): send its notice.
     DunningNoticeDue,
+    /// Something the customer is told by email (payload `notice`).
+    CustomerNotice,
+}
+
+/// What a [`EventType::CustomerNotice`] tells the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// The order was received (with the bank details for prepayment).
+    Confirmation,
+    /// Some goods are not in stock; the order waits for them.
+    Backorder,
+    /// The parcel is on its way (carrier, tracking number and link).
+    Shipment,
+    /// The order was cancelled.
+    Cancellation,
+}
+
+impl Notice {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Notice::Confirmation => "confirmation",
+            Notice::Backorder => "backorder",
+            Notice::Shipment => "shipment",
+            Notice::Cancellation => "cancellation",
+        }
+    }
 }
 
 /// The queues between stages, each with exactly one consumer.
@@ -70,7 +97,8 @@ impl EventType {
             EventType::OrderShipped
             | EventType::OrderReturned
             | EventType::PrepaymentExpired
-            | EventType::DunningNoticeDue => QueueName::Invoice,
+            | EventType::DunningNoticeDue
+            | EventType::CustomerNotice => QueueName::Invoice,
             EventType::PaymentEventReceived => QueueName::Reconcile,
             EventType::ShipmentDue => QueueName::WarehouseSim,
         }
@@ -105,6 +133,8 @@ pub struct Payload {
     pub return_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dunning_level: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
 }
 
 impl Envelope {
@@ -132,6 +162,14 @@ impl Envelope {
             &order.correlation_id,
             at,
         )
+    }
+
+    /// Tells the customer of `order` about `notice` (the invoice stage mails it).
+    pub fn notice(notice: Notice, order: &crate::order::Order, at: Timestamp) -> Self {
+        Envelope::for_order(EventType::CustomerNotice, order, at).with_payload(Payload {
+            notice: Some(notice),
+            ..Payload::default()
+        })
     }
 
     pub fn with_payload(mut self, payload: Payload) -> Self {

@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 use oms_domain::error::StoreErrorKind;
-use oms_domain::event::{Envelope, EventType};
+use oms_domain::event::{Envelope, EventType, Notice};
 use oms_domain::order::{FulfillmentStatus, Order, OrderStatus};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
 use oms_domain::ports::{ChangeSet, CommitError, StockChange, Store};
@@ -105,7 +105,10 @@ pub async fn record_shipment<S: Store + ?Sized>(
                 })
                 .collect();
             let changes = ChangeSet {
-                events: vec![Envelope::for_order(EventType::OrderShipped, &next, now)],
+                events: vec![
+                    Envelope::for_order(EventType::OrderShipped, &next, now),
+                    Envelope::notice(Notice::Shipment, &next, now),
+                ],
                 stock,
                 ..ChangeSet::order_update(next.clone(), order.version)
             };

@@ -3,6 +3,7 @@
 //! numbers are gap-free and unique), then the PDF is emailed.
 
 mod cii;
+pub mod customer_mail;
 pub mod dunning;
 mod email;
 mod notices;
@@ -113,6 +114,13 @@ where
         }
         EventType::PrepaymentExpired => {
             return notices::send_prepayment_expired(store, mailer, config, order).await;
+        }
+        EventType::CustomerNotice => {
+            let notice = event
+                .payload
+                .notice
+                .ok_or_else(|| StageError::permanent("CustomerNotice without notice"))?;
+            return customer_mail::send_notice(store, mailer, config, order, notice).await;
         }
         EventType::OrderReturned => {
             let return_id = event

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use oms_domain::collection::{prepayment_expired, CollectionPolicy};
 use oms_domain::error::StoreErrorKind;
-use oms_domain::event::{Envelope, EventType};
+use oms_domain::event::{Envelope, EventType, Notice};
 use oms_domain::order::{Fulfillment, FulfillmentStatus, Order, OrderStatus, PaymentMethod};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
 use oms_domain::ports::{ChangeSet, CommitError, Conflict, StockChange, Store};
@@ -89,11 +89,15 @@ pub async fn reserve_order<S: Store + ?Sized>(
                     reserved: units,
                 })
                 .collect();
-            let events = if prepay {
-                Vec::new()
-            } else {
-                vec![Envelope::for_order(EventType::OrderReserved, &next, now)]
-            };
+            // The customer hears of the order once, at its first reservation.
+            let first = order.status == OrderStatus::Captured;
+            let mut events = Vec::new();
+            if !prepay {
+                events.push(Envelope::for_order(EventType::OrderReserved, &next, now));
+            }
+            if first {
+                events.push(Envelope::notice(Notice::Confirmation, &next, now));
+            }
             let changes = ChangeSet {
                 events,
                 stock,
@@ -117,7 +121,19 @@ pub async fn reserve_order<S: Store + ?Sized>(
             let mut next = next_version(&order);
             next.transition(status, now)
                 .map_err(StageError::permanent)?;
-            Ok(commit_order(store, ChangeSet::order_update(next, order.version), outcome).await?)
+            let events = if status == OrderStatus::Backordered {
+                vec![
+                    Envelope::notice(Notice::Confirmation, &next, now),
+                    Envelope::notice(Notice::Backorder, &next, now),
+                ]
+            } else {
+                Vec::new()
+            };
+            let changes = ChangeSet {
+                events,
+                ..ChangeSet::order_update(next, order.version)
+            };
+            Ok(commit_order(store, changes, outcome).await?)
         },
     )
     .await
@@ -157,7 +173,8 @@ pub async fn cancel_order<S: Store + ?Sized>(
         OrderKey::Id(id),
         move |order: Option<Order>| async move {
             let order = order.ok_or_else(|| CancelError::NotFound(id.clone()))?;
-            let (changes, next) = cancellation(&order, Vec::new(), now)?;
+            let notice = Envelope::notice(Notice::Cancellation, &order, now);
+            let (changes, next) = cancellation(&order, vec![notice], now)?;
             commit_cancellation(store, changes, next).await
         },
     )
