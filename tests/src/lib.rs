@@ -201,6 +201,10 @@ pub struct FakeWarehouse {
     addr: std::net::SocketAddr,
     pub received: Received,
     pub calls: Arc<AtomicUsize>,
+    /// (signature header, raw body) of each cancellation asked for.
+    pub cancellations: Received,
+    /// What `POST .../cancellations` answers (200 unless set).
+    pub cancel_answer: Arc<std::sync::atomic::AtomicU16>,
 }
 
 impl FakeWarehouse {
@@ -234,6 +238,24 @@ impl FakeWarehouse {
                 }
             }),
         );
+        let cancellations: Received = Arc::new(Mutex::new(Vec::new()));
+        let cancel_answer = Arc::new(std::sync::atomic::AtomicU16::new(200));
+        let (asked, answer) = (cancellations.clone(), cancel_answer.clone());
+        let app = app.route(
+            "/handoff/cancellations",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let (asked, answer) = (asked.clone(), answer.clone());
+                async move {
+                    let sig = headers
+                        .get("x-oms-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    asked.lock().unwrap().push((sig, body.to_vec()));
+                    StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap()
+                }
+            }),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -241,7 +263,24 @@ impl FakeWarehouse {
             addr,
             received,
             calls,
+            cancellations,
+            cancel_answer,
         }
+    }
+
+    /// Makes `POST .../cancellations` answer `status` from now on.
+    pub fn answer_cancellations(&self, status: u16) {
+        self.cancel_answer.store(status, Ordering::SeqCst);
+    }
+
+    /// Each cancellation asked for as (signature header, raw body, parsed body).
+    pub fn cancellations(&self) -> Vec<(String, Vec<u8>, Value)> {
+        self.cancellations
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(s, b)| (s.clone(), b.clone(), serde_json::from_slice(b).unwrap()))
+            .collect()
     }
 
     pub fn url(&self) -> String {

@@ -163,6 +163,9 @@ fn both_entry_points_refuse_the_same_bad_values() {
         ("OMS_BASE_RATE", "1.275"),
         ("OMS_CHART", "skr99"),
         ("OMS_ACCOUNT_BANK", "12-00"),
+        ("OMS_TIMEZONE", "Mars/Olympus_Mons"),
+        ("OMS_DATEV_CONSULTANT", "12"),
+        ("OMS_DATEV_CLIENT", "100000"),
     ] {
         let vars = with(&[(name, value)]);
         let local = local(&vars).err();

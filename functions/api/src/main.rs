@@ -17,6 +17,10 @@ async fn main() -> Result<(), oms_lambda::Error> {
             config.idempotency_ttl,
         )),
         mailer: Arc::new(oms_aws::SesMailer::new(&sdk)),
+        warehouse: Arc::new(oms_warehouse::HttpWarehouse::new(
+            config.warehouse.url.clone(),
+            config.warehouse.secret.expose().as_bytes().to_vec(),
+        )),
         certificates: Arc::new(oms_certificates::HttpCertificates::default()),
         config: Arc::new(ApiConfig::new(
             ApiKeys::parse(config.api_keys.expose()),

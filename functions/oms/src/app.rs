@@ -194,7 +194,7 @@ pub async fn start(settings: Settings) -> Result<Running> {
     let stages = Arc::new(Stages {
         store: store_port.clone(),
         mailer: mailer.clone(),
-        warehouse,
+        warehouse: warehouse.clone(),
         invoice: settings.invoice.clone(),
     });
     let (shutdown, watcher) = watch::channel(false);
@@ -262,6 +262,7 @@ pub async fn start(settings: Settings) -> Result<Running> {
     let state = AppState {
         store: store_port,
         mailer,
+        warehouse,
         certificates: Arc::new(oms_certificates::HttpCertificates::default()),
         config: Arc::new(api_config),
     };

@@ -317,6 +317,25 @@ pub struct HandOffLine {
 pub trait Warehouse: Send + Sync {
     /// `Ok` once the warehouse has accepted the fulfillment.
     async fn hand_off(&self, request: &HandOff) -> Result<(), StageError>;
+    /// Asks the warehouse to stop a fulfillment it was handed. An error:
+    /// it could not be asked or gave no clear answer (nothing may change).
+    async fn cancel(&self, request: &CancelRequest) -> Result<CancelAnswer, StageError>;
+}
+
+/// What the warehouse is asked to stop.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CancelRequest {
+    pub fulfillment_id: FulfillmentId,
+    pub order_id: OrderId,
+}
+
+/// The warehouse's answer to a cancellation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelAnswer {
+    /// Stopped: nothing will ship.
+    Stopped,
+    /// Too late: it is packed or on its way.
+    TooLate,
 }
 
 /// A message taken from a queue, invisible to others until acked, retried or

@@ -62,6 +62,8 @@ impl ApiConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn oms_domain::ports::Mailer>,
+    /// Where handed-off orders are cancelled.
+    pub warehouse: Arc<dyn oms_domain::ports::Warehouse>,
     /// PayPal's signing certificates.
     pub certificates: Arc<dyn oms_domain::ports::CertificateSource>,
     pub config: Arc<ApiConfig>,

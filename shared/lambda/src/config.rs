@@ -40,18 +40,27 @@ pub struct Api {
     pub paypal: Option<oms_reconcile::PaypalConfig>,
     pub idempotency_ttl: Option<Duration>,
     pub invoice: InvoiceConfig,
+    /// Where handed-off orders are cancelled (`POST <url>/cancellations`).
+    pub warehouse: WarehouseConfig,
 }
 
 pub fn api(mut env: Env) -> Result<Api, ConfigError> {
-    let api = Api {
-        aws: aws(&mut env, &[]),
-        api_keys: required(config::api_keys(&mut env, Need::Required)),
-        stripe_webhook_secret: required(config::stripe_webhook_secret(&mut env, Need::Required)),
-        paypal: config::paypal(&mut env),
-        idempotency_ttl: config::idempotency_ttl(&mut env),
-        invoice: config::invoice(&mut env, Need::Required),
-    };
-    env.done().map(|()| api)
+    let aws = aws(&mut env, &[]);
+    let api_keys = config::api_keys(&mut env, Need::Required);
+    let stripe_webhook_secret = config::stripe_webhook_secret(&mut env, Need::Required);
+    let paypal = config::paypal(&mut env);
+    let idempotency_ttl = config::idempotency_ttl(&mut env);
+    let invoice = config::invoice(&mut env, Need::Required);
+    let warehouse = config::warehouse(&mut env, Need::Required);
+    env.done().map(|()| Api {
+        aws,
+        api_keys: required(api_keys),
+        stripe_webhook_secret: required(stripe_webhook_secret),
+        paypal,
+        idempotency_ttl,
+        invoice,
+        warehouse: warehouse.expect("required, so present once done"),
+    })
 }
 
 /// A queue consumer that needs only the table and its own queue (reserve,

@@ -2,7 +2,7 @@
 //! webhook (`x-oms-signature: t=<unix seconds>,v1=<HMAC-SHA256 hex>`).
 
 use async_trait::async_trait;
-use oms_domain::ports::{HandOff, Warehouse};
+use oms_domain::ports::{CancelAnswer, CancelRequest, HandOff, Warehouse};
 use oms_domain::signature::sign;
 use oms_domain::StageError;
 use std::time::Duration;
@@ -78,6 +78,37 @@ impl Warehouse for HttpWarehouse {
             Err(StageError::transient(answer))
         } else {
             Err(StageError::permanent(answer))
+        }
+    }
+
+    /// `POST <url>/cancellations`, signed like the hand-off: 200 stopped,
+    /// 409 too late; unreachable or anything else is an error.
+    async fn cancel(&self, request: &CancelRequest) -> Result<CancelAnswer, StageError> {
+        let body = serde_json::to_vec(request).map_err(StageError::permanent)?;
+        let signature = sign(&self.secret, jiff::Timestamp::now().as_second(), &body);
+        let url = format!("{}/cancellations", self.url.trim_end_matches('/'));
+        let response = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-oms-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(StageError::transient)?;
+        match response.status() {
+            reqwest::StatusCode::OK => Ok(CancelAnswer::Stopped),
+            reqwest::StatusCode::CONFLICT => Ok(CancelAnswer::TooLate),
+            status => Err(StageError::transient(WarehouseAnswer {
+                status,
+                body: response
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .chars()
+                    .take(500)
+                    .collect(),
+            })),
         }
     }
 }

@@ -6,6 +6,8 @@ use axum::Json;
 use jiff::Timestamp;
 use oms_capture::{capture_order, check_idempotency_key, CaptureError};
 use oms_domain::new_order::OrderRequest;
+use oms_domain::order::OrderStatus;
+use oms_domain::ports::{CancelAnswer, CancelRequest};
 use oms_domain::OrderId;
 use oms_reserve::{cancel_order as cancel, CancelError};
 
@@ -88,9 +90,11 @@ pub async fn get_order(
 }
 
 /// Cancel an order that has not shipped; its reserved stock is released once.
+/// A handed-off order is cancelled only if the warehouse stops it first.
 #[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "orders", params(("id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "shipped, cancelled or rejected already")),
+        (status = 409, body = ErrorBody, description = "shipped, cancelled or rejected already, or the warehouse is too late to stop it"),
+        (status = 503, body = ErrorBody, description = "the warehouse could not be asked; nothing changed")),
     security(("bearer" = [])))]
 pub async fn cancel_order(
     State(state): State<AppState>,
@@ -98,7 +102,35 @@ pub async fn cancel_order(
     headers: HeaderMap,
 ) -> Result<Json<OrderView>, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Storefront])?;
-    match cancel(state.store.as_ref(), &OrderId(id), Timestamp::now()).await {
+    let id = OrderId(id);
+    let order = state
+        .store
+        .order(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no order {id}")))?;
+    if let (OrderStatus::HandedOff, Some(f)) = (order.status, &order.fulfillment) {
+        let request = CancelRequest {
+            fulfillment_id: f.id.clone(),
+            order_id: id.clone(),
+        };
+        match state.warehouse.cancel(&request).await {
+            Ok(CancelAnswer::Stopped) => {}
+            Ok(CancelAnswer::TooLate) => {
+                return Err(ApiError::conflict(
+                    "the warehouse cannot stop the order any more; it goes on",
+                ))
+            }
+            Err(e) => {
+                tracing::warn!(order_id = %id, error = %e, "the warehouse could not be asked to cancel");
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    format!("the warehouse could not be asked to stop the order ({e}); nothing changed, try again"),
+                ));
+            }
+        }
+    }
+    match cancel(state.store.as_ref(), &id, Timestamp::now()).await {
         Ok(order) => {
             tracing::info!(order_id = %order.id, correlation_id = %order.correlation_id, "order cancelled");
             Ok(Json(OrderView::from(&order)))

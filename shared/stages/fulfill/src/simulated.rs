@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
-use oms_domain::ports::{HandOff, Publisher, Store, Warehouse};
+use oms_domain::ports::{CancelAnswer, CancelRequest, HandOff, Publisher, Store, Warehouse};
 use oms_domain::StageError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +36,12 @@ impl Warehouse for SimulatedWarehouse {
             .publish(event, self.delay)
             .await
             .map_err(StageError::from)
+    }
+
+    /// The simulated warehouse stops anything it has not shipped: when its
+    /// timer fires for a cancelled order, it ships nothing.
+    async fn cancel(&self, _request: &CancelRequest) -> Result<CancelAnswer, StageError> {
+        Ok(CancelAnswer::Stopped)
     }
 }
 
