@@ -773,13 +773,14 @@ async fn routes_errors_and_openapi() {
         ("/v1/invoices/{number}/cii", "get"),
         ("/v1/journal", "get"),
         ("/v1/exports/datev", "get"),
+        ("/v1/fulfillments/{id}/short", "post"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),
             "{method} {path} is missing from the OpenAPI document"
         );
     }
-    assert_eq!(paths.len(), 23);
+    assert_eq!(paths.len(), 24);
     assert!(doc["components"]["schemas"]["OrderRequest"].is_object());
 }
 

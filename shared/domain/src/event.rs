@@ -40,6 +40,8 @@ pub enum Notice {
     Shipment,
     /// The order was cancelled.
     Cancellation,
+    /// Units could not be shipped and were cut (payload `short_pick`).
+    Short,
 }
 
 impl Notice {
@@ -49,6 +51,7 @@ impl Notice {
             Notice::Backorder => "backorder",
             Notice::Shipment => "shipment",
             Notice::Cancellation => "cancellation",
+            Notice::Short => "short",
         }
     }
 }
@@ -135,6 +138,9 @@ pub struct Payload {
     pub dunning_level: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,
+    /// Which of the order's short picks (1-based) a notice is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_pick: Option<u32>,
 }
 
 impl Envelope {

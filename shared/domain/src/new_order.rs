@@ -327,6 +327,7 @@ impl ValidOrder {
                 event: "captured".into(),
             }],
             returns: Vec::new(),
+            short_picks: Vec::new(),
             locale: request.locale.unwrap_or_default(),
             buyer_reference: request.buyer_reference.map(|r| r.trim().to_string()),
             due_date: None,

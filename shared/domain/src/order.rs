@@ -214,6 +214,9 @@ pub struct Order {
     /// Goods sent back after shipment.
     #[serde(default)]
     pub returns: Vec<Return>,
+    /// Units the warehouse could not ship, cut from the order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub short_picks: Vec<crate::short_pick::ShortPick>,
     #[serde(default)]
     pub locale: Locale,
     /// The buyer's reference (a public buyer's Leitweg-ID), BT-10.
@@ -499,6 +502,7 @@ pub mod fixtures {
                 event: "captured".into(),
             }],
             returns: Vec::new(),
+            short_picks: Vec::new(),
             locale: Locale::De,
             buyer_reference: None,
             due_date: None,

@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(routes::orders::cancel_order))
         .routes(routes!(routes::shipments::post_shipment))
         .routes(routes!(routes::shipments::post_return))
+        .routes(routes!(routes::shipments::post_short))
         .routes(routes!(routes::payments::stripe_events))
         .routes(routes!(routes::payments::paypal_events))
         .routes(routes!(routes::invoices::get_invoice))

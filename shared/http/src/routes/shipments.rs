@@ -7,7 +7,8 @@ use oms_domain::new_order::parse_json;
 use oms_domain::order::Order;
 use oms_domain::{FieldError, FulfillmentId};
 use oms_fulfill::{
-    record_return, record_shipment, FulfillmentError, ReturnRequest, ShipmentRequest,
+    record_return, record_shipment, record_short, FulfillmentError, ReturnRequest, ShipmentRequest,
+    ShortRequest,
 };
 
 use crate::body::read_body;
@@ -99,5 +100,36 @@ pub async fn post_return(
         )
         .await,
         "return",
+    )
+}
+
+/// The warehouse reports units it cannot ship: they are cut from the order
+/// (its total shrinks by their price less their share of the discount),
+/// taken out of stock, and the customer is told. A paid order shows
+/// `overpaid` (a refund is due); cutting every unit cancels the order.
+#[utoipa::path(post, path = "/v1/fulfillments/{id}/short", tag = "warehouse", request_body = ShortRequest,
+    params(("id" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "not held by the warehouse (shipped, cancelled, not reserved)"),
+        (status = 422, body = ErrorBody, description = "a SKU the order lacks, or more units than it holds")),
+    security(("bearer" = [])))]
+pub async fn post_short(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<OrderView>, ApiError> {
+    state.config.keys.authorize(&headers, &[Role::Warehouse])?;
+    let request: ShortRequest = read_report(body, ShortRequest::validate).await?;
+    answer(
+        record_short(
+            state.store.as_ref(),
+            &FulfillmentId(id),
+            &request,
+            Timestamp::now(),
+        )
+        .await,
+        "short pick",
     )
 }

@@ -3,10 +3,12 @@
 
 mod returns;
 mod shipment;
+mod short;
 mod simulated;
 
 pub use returns::{record_return, ReturnRequest};
 pub use shipment::{record_shipment, FulfillmentError, ShipmentRequest};
+pub use short::{record_short, ShortRequest};
 pub use simulated::{ship_simulated, SimulatedWarehouse};
 
 use jiff::Timestamp;

@@ -48,6 +48,10 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "cancellation.de.html",
     "cancellation.en.txt",
     "cancellation.en.html",
+    "short.de.txt",
+    "short.de.html",
+    "short.en.txt",
+    "short.en.html",
 );
 
 fn templates() -> &'static Environment<'static> {
@@ -131,6 +135,7 @@ fn payment_label(method: PaymentMethod, locale: Locale) -> &'static str {
 pub fn notice_email(
     order: &Order,
     notice: Notice,
+    short_pick: Option<u32>,
     config: &InvoiceConfig,
 ) -> Result<RawEmail, StageError> {
     let german = order.locale == Locale::De;
@@ -195,6 +200,24 @@ pub fn notice_email(
     };
     let discount = order.discount.as_ref().map_or(0, |d| d.amount);
     let paid = order.amount_paid();
+    // The short pick a notice is about (1-based), else the last.
+    let n = short_pick.map_or(order.short_picks.len(), |n| n as usize);
+    let short = order.short_picks.get(n.wrapping_sub(1)).map(|s| {
+        let cut: Vec<Value> = s
+            .lines
+            .iter()
+            .map(|l| {
+                let name = order
+                    .lines
+                    .iter()
+                    .find(|o| o.sku == l.sku)
+                    .map_or(l.sku.as_str(), |o| o.name.as_str());
+                context! { sku => l.sku.as_str(), name => name, quantity => l.quantity }
+            })
+            .collect();
+        context! { lines => cut, amount => money(s.amount), reason => &s.reason }
+    });
+    let overpaid = (paid - order.total).max(0);
     let ctx = context! {
         locale, labels, lines, bank, shipment,
         shop => &seller.name,
@@ -207,6 +230,9 @@ pub fn notice_email(
         total => money(order.total),
         payment => payment_label(order.payment_method, order.locale),
         refund => (paid > 0).then(|| money(paid)),
+        short,
+        overpaid => (overpaid > 0).then(|| money(overpaid)),
+        cancelled => order.status == oms_domain::order::OrderStatus::Cancelled,
     };
     let render = |kind: &str| -> Result<String, StageError> {
         let name = format!("{}.{locale}.{kind}", notice.as_str());
@@ -228,6 +254,12 @@ pub fn notice_email(
     let id = match notice {
         Notice::Shipment => format!(
             "shipment-{}",
+            fulfillment
+                .map(|f| f.id.as_str().to_string())
+                .unwrap_or_else(|| order.id.to_string())
+        ),
+        Notice::Short => format!(
+            "short-{}-{n}",
             fulfillment
                 .map(|f| f.id.as_str().to_string())
                 .unwrap_or_else(|| order.id.to_string())
@@ -258,13 +290,16 @@ pub async fn send_notice<S, M>(
     config: &InvoiceConfig,
     id: &OrderId,
     notice: Notice,
+    short_pick: Option<u32>,
 ) -> Result<(), StageError>
 where
     S: Store + ?Sized,
     M: Mailer + ?Sized,
 {
     let order = crate::read_order(store, id).await?;
-    mailer.send(notice_email(&order, notice, config)?).await
+    mailer
+        .send(notice_email(&order, notice, short_pick, config)?)
+        .await
 }
 
 #[cfg(test)]
@@ -313,6 +348,17 @@ mod tests {
     fn every_notice_renders_in_both_languages_as_text_and_escaped_html() {
         let mut order = oms_domain::order::fixtures::sample_order();
         order.customer.name = "Erika <b>Mustermann</b>".into();
+        order.status = oms_domain::order::OrderStatus::HandedOff;
+        oms_domain::short_pick::cut(
+            &mut order,
+            &[oms_domain::order::ReturnLine {
+                sku: "MUG-BLUE".into(),
+                quantity: 1,
+            }],
+            Some("damaged".into()),
+            Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
         order.fulfillment = Some(oms_domain::order::Fulfillment {
             id: oms_domain::FulfillmentId::for_order(&order.id),
             status: oms_domain::order::FulfillmentStatus::Shipped,
@@ -327,7 +373,7 @@ mod tests {
                 Notice::Shipment,
                 Notice::Cancellation,
             ] {
-                let email = notice_email(&order, notice, &config()).unwrap();
+                let email = notice_email(&order, notice, None, &config()).unwrap();
                 let mime = String::from_utf8_lossy(&email.mime).to_string();
                 assert!(
                     mime.contains("multipart/alternative"),
@@ -354,12 +400,20 @@ mod tests {
                 if notice == Notice::Shipment {
                     assert!(text.contains("piececode=00340434"), "{text}");
                     assert!(email.id.starts_with("shipment-ful_"));
+                } else if notice == Notice::Short {
+                    assert!(
+                        email.id.starts_with("short-ful_") && email.id.ends_with("-1"),
+                        "{}",
+                        email.id
+                    );
+                    assert!(text.contains("1 × "), "{text}");
                 } else {
                     assert_eq!(email.id, format!("{}-{}", notice.as_str(), order.id));
                 }
             }
         }
-        let german = notice_email(&order_in(Locale::De), Notice::Confirmation, &config()).unwrap();
+        let german =
+            notice_email(&order_in(Locale::De), Notice::Confirmation, None, &config()).unwrap();
         let parsed = mail_parser::MessageParser::default()
             .parse(&german.mime)
             .unwrap();
@@ -376,7 +430,7 @@ mod tests {
     fn a_prepayment_confirmation_carries_the_bank_details_and_the_girocode_inline() {
         let mut order = order_in(Locale::De);
         order.payment_method = PaymentMethod::BankTransfer;
-        let email = notice_email(&order, Notice::Confirmation, &config()).unwrap();
+        let email = notice_email(&order, Notice::Confirmation, None, &config()).unwrap();
         let parsed = mail_parser::MessageParser::default()
             .parse(&email.mime)
             .unwrap();
@@ -393,7 +447,8 @@ mod tests {
             .expect("the GiroCode travels inline");
         assert_eq!(&image.contents()[..4], b"\x89PNG");
         // Paid by card: no bank details, no image.
-        let card = notice_email(&order_in(Locale::De), Notice::Confirmation, &config()).unwrap();
+        let card =
+            notice_email(&order_in(Locale::De), Notice::Confirmation, None, &config()).unwrap();
         let parsed = mail_parser::MessageParser::default()
             .parse(&card.mime)
             .unwrap();

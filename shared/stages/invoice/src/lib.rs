@@ -120,7 +120,9 @@ where
                 .payload
                 .notice
                 .ok_or_else(|| StageError::permanent("CustomerNotice without notice"))?;
-            return customer_mail::send_notice(store, mailer, config, order, notice).await;
+            let short_pick = event.payload.short_pick;
+            return customer_mail::send_notice(store, mailer, config, order, notice, short_pick)
+                .await;
         }
         EventType::OrderReturned => {
             let return_id = event

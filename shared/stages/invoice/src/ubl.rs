@@ -431,6 +431,7 @@ mod tests {
                 event: "captured".into(),
             }],
             returns: Vec::new(),
+            short_picks: Vec::new(),
             locale: Default::default(),
             buyer_reference: None,
             due_date: None,

@@ -1,0 +1,108 @@
+//! `POST /v1/fulfillments/{id}/short`: the warehouse reports units it cannot
+//! ship. They are cut from the order (see `oms_domain::short_pick`), taken
+//! out of `on_hand` and `reserved` (they are not there), and the customer is
+//! told, all in one atomic change.
+
+use jiff::Timestamp;
+use oms_domain::error::StoreErrorKind;
+use oms_domain::event::{Envelope, Notice, Payload};
+use oms_domain::order::{FulfillmentStatus, Order, OrderStatus, ReturnLine};
+use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey};
+use oms_domain::ports::{ChangeSet, CommitError, StockChange, Store};
+use oms_domain::short_pick::{cut, CutError};
+use oms_domain::{FieldError, FulfillmentId, StoreError};
+use serde::Deserialize;
+
+use crate::FulfillmentError;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShortRequest {
+    #[schema(min_items = 1, max_items = 100)]
+    pub lines: Vec<ReturnLine>,
+    /// Why, e.g. `damaged` (up to 200 characters).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl ShortRequest {
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.lines.is_empty() || self.lines.len() > 100 {
+            return Err(FieldError::new("lines", "a short pick has 1 to 100 lines"));
+        }
+        for (i, l) in self.lines.iter().enumerate() {
+            if !(1..=oms_domain::new_order::MAX_QUANTITY).contains(&l.quantity) {
+                return Err(FieldError::new(
+                    format!("lines[{i}].quantity"),
+                    "quantity must be at least 1",
+                ));
+            }
+        }
+        if self
+            .reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > 200 || r.chars().any(char::is_control))
+        {
+            return Err(FieldError::new(
+                "reason",
+                "reason must be up to 200 characters without control characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub async fn record_short<S: Store + ?Sized>(
+    store: &S,
+    id: &FulfillmentId,
+    request: &ShortRequest,
+    now: Timestamp,
+) -> Result<Order, FulfillmentError> {
+    update_order(
+        store,
+        OrderKey::Fulfillment(id),
+        move |order: Option<Order>| async move {
+            let order = order.ok_or_else(|| FulfillmentError::NotFound(id.clone()))?;
+            let mut next = next_version(&order);
+            let units = cut(&mut next, &request.lines, request.reason.clone(), now).map_err(
+                |e| match e {
+                    CutError::Unprocessable(f) => FulfillmentError::Unprocessable(f),
+                    CutError::Conflict(m) => FulfillmentError::Conflict(m),
+                },
+            )?;
+            if next.status == OrderStatus::Cancelled {
+                if let Some(f) = next.fulfillment.as_mut() {
+                    f.status = FulfillmentStatus::Cancelled;
+                }
+            }
+            let stock = units
+                .into_iter()
+                .map(|(sku, units)| StockChange {
+                    sku,
+                    on_hand: -units,
+                    reserved: -units,
+                })
+                .collect();
+            let notice = Envelope::notice(Notice::Short, &next, now).with_payload(Payload {
+                notice: Some(Notice::Short),
+                short_pick: Some(next.short_picks.len() as u32),
+                ..Payload::default()
+            });
+            let changes = ChangeSet {
+                events: vec![notice],
+                stock,
+                ..ChangeSet::order_update(next.clone(), order.version)
+            };
+            match commit_order(store, changes, next).await {
+                Ok(round) => Ok(round),
+                Err(CommitError::Conflict(c)) => Err(FulfillmentError::Store(StoreError::caused(
+                    StoreErrorKind::Corrupt,
+                    "taking short units out of stock",
+                    c,
+                ))),
+                Err(CommitError::Store(e)) => Err(e.into()),
+            }
+        },
+    )
+    .await
+}
