@@ -41,14 +41,12 @@ impl Harness {
 
     /// The pipeline handing off to `warehouse`, which never ships by itself.
     pub async fn with_warehouse(warehouse: &FakeWarehouse) -> Harness {
-        let url = warehouse.url();
-        Harness::start(move |s| {
-            s.warehouse = Some(WarehouseConfig {
-                url,
-                secret: Secret::new(WAREHOUSE_SECRET.into()),
-            });
-        })
-        .await
+        Harness::start(hand_to(warehouse)).await
+    }
+
+    /// [`Harness::with_warehouse`] on the AWS backend.
+    pub async fn aws_with_warehouse(warehouse: &FakeWarehouse) -> (Harness, aws::AwsTestEnv) {
+        Harness::aws_with(Duration::from_millis(20), hand_to(warehouse)).await
     }
 
     /// The pipeline on the AWS backend (DynamoDB Local, SQS and SES on
@@ -193,6 +191,17 @@ impl Harness {
 
 /// A warehouse that accepts hand-offs (after failing the first `fail_first`
 /// with HTTP 503) and records each body with its signature header.
+/// Settings that hand fulfillments to `warehouse`.
+fn hand_to(warehouse: &FakeWarehouse) -> impl FnOnce(&mut Settings) {
+    let url = warehouse.url();
+    move |s| {
+        s.warehouse = Some(WarehouseConfig {
+            url,
+            secret: Secret::new(WAREHOUSE_SECRET.into()),
+        });
+    }
+}
+
 /// (signature header, raw body) of each accepted hand-off.
 type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 

@@ -82,14 +82,7 @@ async fn the_warehouse_decides_embedded() {
 #[tokio::test]
 async fn the_warehouse_decides_on_aws() {
     let wh = FakeWarehouse::start(0).await;
-    let url = wh.url();
-    let (h, _env) = Harness::aws_with(Duration::from_millis(20), move |s| {
-        s.warehouse = Some(oms_runtime::config::WarehouseConfig {
-            url,
-            secret: oms_runtime::config::Secret::new(WAREHOUSE_SECRET.into()),
-        });
-    })
-    .await;
+    let (h, _env) = Harness::aws_with_warehouse(&wh).await;
     the_warehouse_decides(&h, &wh).await;
 }
 

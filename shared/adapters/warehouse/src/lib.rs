@@ -45,23 +45,33 @@ pub fn is_retryable(status: reqwest::StatusCode) -> bool {
         || !status.is_client_error()
 }
 
+impl HttpWarehouse {
+    /// POSTs `request` as JSON to `url`, signed with the shared secret.
+    async fn post_signed<T: serde::Serialize>(
+        &self,
+        url: &str,
+        request: &T,
+    ) -> Result<reqwest::Response, StageError> {
+        let body = serde_json::to_vec(request).map_err(StageError::permanent)?;
+        let signature = sign(&self.secret, jiff::Timestamp::now().as_second(), &body);
+        self.client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-oms-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(StageError::transient)
+    }
+}
+
 #[async_trait]
 impl Warehouse for HttpWarehouse {
     /// A 2xx answer means handed off. Unreachable, 5xx, 408 and 429 are
     /// transient (the queue retries with backoff); other 4xx are permanent
     /// (dead-lettered at once, with the warehouse's answer as the reason).
     async fn hand_off(&self, request: &HandOff) -> Result<(), StageError> {
-        let body = serde_json::to_vec(request).map_err(StageError::permanent)?;
-        let signature = sign(&self.secret, jiff::Timestamp::now().as_second(), &body);
-        let response = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("x-oms-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .map_err(StageError::transient)?;
+        let response = self.post_signed(&self.url, request).await?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -84,18 +94,8 @@ impl Warehouse for HttpWarehouse {
     /// `POST <url>/cancellations`, signed like the hand-off: 200 stopped,
     /// 409 too late; unreachable or anything else is an error.
     async fn cancel(&self, request: &CancelRequest) -> Result<CancelAnswer, StageError> {
-        let body = serde_json::to_vec(request).map_err(StageError::permanent)?;
-        let signature = sign(&self.secret, jiff::Timestamp::now().as_second(), &body);
         let url = format!("{}/cancellations", self.url.trim_end_matches('/'));
-        let response = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("x-oms-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .map_err(StageError::transient)?;
+        let response = self.post_signed(&url, request).await?;
         match response.status() {
             reqwest::StatusCode::OK => Ok(CancelAnswer::Stopped),
             reqwest::StatusCode::CONFLICT => Ok(CancelAnswer::TooLate),

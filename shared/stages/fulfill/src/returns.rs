@@ -34,19 +34,28 @@ impl ReturnRequest {
                 "return_id must be 1 to 64 visible ASCII characters",
             ));
         }
-        if self.lines.is_empty() || self.lines.len() > 100 {
-            return Err(FieldError::new("lines", "a return has 1 to 100 lines"));
-        }
-        for (i, l) in self.lines.iter().enumerate() {
-            if !(1..=oms_domain::new_order::MAX_QUANTITY).contains(&l.quantity) {
-                return Err(FieldError::new(
-                    format!("lines[{i}].quantity"),
-                    "quantity must be at least 1",
-                ));
-            }
-        }
-        Ok(())
+        validate_lines(&self.lines, "a return")
     }
+}
+
+/// 1 to 100 lines, each of at least one unit: what a warehouse report of
+/// units (a return, a short pick) must hold.
+pub(crate) fn validate_lines(lines: &[ReturnLine], what: &str) -> Result<(), FieldError> {
+    if lines.is_empty() || lines.len() > 100 {
+        return Err(FieldError::new(
+            "lines",
+            format!("{what} has 1 to 100 lines"),
+        ));
+    }
+    for (i, l) in lines.iter().enumerate() {
+        if !(1..=oms_domain::new_order::MAX_QUANTITY).contains(&l.quantity) {
+            return Err(FieldError::new(
+                format!("lines[{i}].quantity"),
+                "quantity must be at least 1",
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub async fn record_return<S: Store + ?Sized>(

@@ -27,17 +27,7 @@ pub struct ShortRequest {
 
 impl ShortRequest {
     pub fn validate(&self) -> Result<(), FieldError> {
-        if self.lines.is_empty() || self.lines.len() > 100 {
-            return Err(FieldError::new("lines", "a short pick has 1 to 100 lines"));
-        }
-        for (i, l) in self.lines.iter().enumerate() {
-            if !(1..=oms_domain::new_order::MAX_QUANTITY).contains(&l.quantity) {
-                return Err(FieldError::new(
-                    format!("lines[{i}].quantity"),
-                    "quantity must be at least 1",
-                ));
-            }
-        }
+        crate::returns::validate_lines(&self.lines, "a short pick")?;
         if self
             .reason
             .as_ref()

@@ -323,26 +323,7 @@ mod tests {
         assert_eq!(tracking_url("DHL", "<>"), None);
     }
 
-    fn config() -> InvoiceConfig {
-        InvoiceConfig {
-            seller: oms_domain::invoice::Seller {
-                name: "Shop GmbH".into(),
-                street: "Musterstr. 1".into(),
-                postal_code: "50667".into(),
-                city: "Köln".into(),
-                country: "DE".into(),
-                vat_id: "DE123456789".into(),
-                email: "shop@example.com".into(),
-                iban: Some("DE02120300000000202051".into()),
-                contact: Default::default(),
-            },
-            mail_from: "shop@example.com".into(),
-            finance_email: Some("finance@example.com".into()),
-            collection: Default::default(),
-            chart: Default::default(),
-            datev: Default::default(),
-        }
-    }
+    use crate::test_support::config;
 
     #[test]
     fn every_notice_renders_in_both_languages_as_text_and_escaped_html() {

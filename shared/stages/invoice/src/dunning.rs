@@ -323,29 +323,9 @@ pub fn notice_text(order: &Order, notice: &DunningNotice, config: &InvoiceConfig
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oms_domain::invoice::Seller;
     use oms_domain::order::fixtures::sample_order;
 
-    fn config() -> InvoiceConfig {
-        InvoiceConfig {
-            seller: Seller {
-                name: "Shop GmbH".into(),
-                street: "Musterstr. 1".into(),
-                postal_code: "50667".into(),
-                city: "Köln".into(),
-                country: "DE".into(),
-                vat_id: "DE123456789".into(),
-                email: "shop@example.com".into(),
-                iban: Some("DE02120300000000202051".into()),
-                contact: Default::default(),
-            },
-            mail_from: "shop@example.com".into(),
-            finance_email: Some("finance@example.com".into()),
-            collection: CollectionPolicy::default(),
-            chart: Default::default(),
-            datev: Default::default(),
-        }
-    }
+    use crate::test_support::config;
 
     #[test]
     fn the_notice_shows_owed_fees_and_interest_apart_in_the_customers_language() {

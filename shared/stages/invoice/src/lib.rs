@@ -322,3 +322,31 @@ where
         .ok_or_else(|| StageError::permanent(format!("invoice {number} is missing")))?;
     email_invoice(store, mailer, config, &invoice).await
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::InvoiceConfig;
+    use oms_domain::invoice::Seller;
+
+    /// A seller with an IBAN and a finance address, for the stage's tests.
+    pub(crate) fn config() -> InvoiceConfig {
+        InvoiceConfig {
+            seller: Seller {
+                name: "Shop GmbH".into(),
+                street: "Musterstr. 1".into(),
+                postal_code: "50667".into(),
+                city: "Köln".into(),
+                country: "DE".into(),
+                vat_id: "DE123456789".into(),
+                email: "shop@example.com".into(),
+                iban: Some("DE02120300000000202051".into()),
+                contact: Default::default(),
+            },
+            mail_from: "shop@example.com".into(),
+            finance_email: Some("finance@example.com".into()),
+            collection: Default::default(),
+            chart: Default::default(),
+            datev: Default::default(),
+        }
+    }
+}
