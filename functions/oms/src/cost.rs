@@ -25,8 +25,13 @@ pub const PRICES_AS_OF: &str = "2024-11-01 (us-east-1 list prices)";
 /// report, the payment provider's webhook.
 pub const HTTP_REQUESTS_PER_ORDER: f64 = 3.0;
 /// Messages per order between stages: captured → reserve, reserved →
-/// fulfill, shipped → invoice, payment → reconcile.
-pub const QUEUE_MESSAGES_PER_ORDER: f64 = 4.0;
+/// fulfill, shipped → invoice, payment → reconcile, and the customer's
+/// confirmation and shipment notices → invoice.
+pub const QUEUE_MESSAGES_PER_ORDER: f64 = 6.0;
+/// Writes per order that carry outbox events (capture, reservation,
+/// shipment, payment): the notices ride in the reservation's and the
+/// shipment's writes.
+pub const OUTBOX_WRITES_PER_ORDER: f64 = 4.0;
 /// Assumed memory and mean duration of an invocation (256 MB, 50 ms).
 pub const LAMBDA_GB: f64 = 0.25;
 pub const LAMBDA_SECONDS: f64 = 0.05;
@@ -48,8 +53,9 @@ impl PerOrder {
         let n = orders.max(1) as f64;
         // Each queue message is one consumer invocation; each outbox write
         // one relay invocation (batched on the stream the same way).
-        let worst = HTTP_REQUESTS_PER_ORDER + 2.0 * QUEUE_MESSAGES_PER_ORDER;
-        let batched = HTTP_REQUESTS_PER_ORDER + 2.0 * QUEUE_MESSAGES_PER_ORDER / 10.0;
+        let worst = HTTP_REQUESTS_PER_ORDER + QUEUE_MESSAGES_PER_ORDER + OUTBOX_WRITES_PER_ORDER;
+        let batched =
+            HTTP_REQUESTS_PER_ORDER + (QUEUE_MESSAGES_PER_ORDER + OUTBOX_WRITES_PER_ORDER) / 10.0;
         PerOrder {
             write_units: (after.write_units - before.write_units) / n,
             read_units: (after.read_units - before.read_units) / n,
