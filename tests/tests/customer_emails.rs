@@ -29,6 +29,19 @@ async fn place(h: &Harness) -> Placed {
     let prepay_en = a.body["id"].as_str().unwrap().to_string();
     let backordered = h.place("mail-3", &[("LAMP", 3, 4900)]).await;
     h.wait_status(&card_de, "shipped").await;
+    // Paid, then 5.00 refunded (Stripe's figure is cumulative).
+    let total = h.order(&card_de).await["total"].as_i64().unwrap();
+    h.admin
+        .pay("evt_mail_pay", &card_de, total, "eur")
+        .await
+        .unwrap();
+    let refund = serde_json::to_vec(&json!({
+        "id": "evt_mail_refund", "object": "event", "type": "charge.refunded",
+        "data": {"object": {"id": "ch_mail", "amount_refunded": 500, "currency": "eur",
+                            "metadata": {"order_id": card_de}}}
+    }))
+    .unwrap();
+    assert_eq!(h.admin.stripe_event(&refund).await.unwrap().status, 200);
     h.wait_status(&prepay_en, "awaiting_payment").await;
     h.wait_status(&backordered, "backordered").await;
     let cancel = h
@@ -78,9 +91,9 @@ async fn each_step_is_told_once(h: &Harness, mails: impl Fn() -> Vec<String>) ->
     let o = h.order(&p.card_de).await;
     let ful = o["fulfillments"][0]["id"].as_str().unwrap().to_string();
 
-    // Card, German: confirmation and shipment notice (the invoice email
-    // is its own, in English: filtered out by its subject).
-    let card = about(&mails, &p.card_de, 3).await;
+    // Card, German: confirmation, shipment notice and the refund (the
+    // invoice email is its own, in English: filtered out by its subject).
+    let card = about(&mails, &p.card_de, 4).await;
     let notices: Vec<String> = card
         .iter()
         .filter(|m| {
@@ -94,11 +107,25 @@ async fn each_step_is_told_once(h: &Harness, mails: impl Fn() -> Vec<String>) ->
     assert_eq!(
         subjects(&notices),
         [
+            format!("Erstattung zu Ihrer Bestellung {}", p.card_de),
             format!("Ihre Bestellung {} ist eingegangen", p.card_de),
             format!("Ihre Bestellung {} ist unterwegs", p.card_de),
         ],
         "each once"
     );
+    let refund = notices
+        .iter()
+        .find(|m| {
+            parsed(m)
+                .subject()
+                .unwrap_or_default()
+                .starts_with("Erstattung")
+        })
+        .unwrap();
+    assert!(parsed(refund)
+        .body_text(0)
+        .unwrap()
+        .contains("5,00 EUR erstattet"));
     for m in &notices {
         let mail = parsed(m);
         assert!(m.contains("multipart/alternative"));

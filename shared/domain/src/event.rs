@@ -40,8 +40,10 @@ pub enum Notice {
     Shipment,
     /// The order was cancelled.
     Cancellation,
-    /// Units could not be shipped and were cut (payload `short_pick`).
+    /// Units could not be shipped and were cut (payload `sequence`).
     Short,
+    /// Money went back to the customer (payload `sequence`, `amount`).
+    Refund,
 }
 
 impl Notice {
@@ -52,6 +54,7 @@ impl Notice {
             Notice::Shipment => "shipment",
             Notice::Cancellation => "cancellation",
             Notice::Short => "short",
+            Notice::Refund => "refund",
         }
     }
 }
@@ -138,9 +141,12 @@ pub struct Payload {
     pub dunning_level: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<Notice>,
-    /// Which of the order's short picks (1-based) a notice is about.
+    /// Which of the order's short picks or refunds (1-based) a notice is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub short_pick: Option<u32>,
+    pub sequence: Option<u32>,
+    /// The amount a notice is about (a refund), in minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i64>,
 }
 
 impl Envelope {

@@ -75,7 +75,7 @@ pub async fn record_short<S: Store + ?Sized>(
                 .collect();
             let notice = Envelope::notice(Notice::Short, &next, now).with_payload(Payload {
                 notice: Some(Notice::Short),
-                short_pick: Some(next.short_picks.len() as u32),
+                sequence: Some(next.short_picks.len() as u32),
                 ..Payload::default()
             });
             let changes = ChangeSet {

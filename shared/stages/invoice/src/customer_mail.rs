@@ -1,7 +1,7 @@
 //! The emails that tell a customer where their order stands: confirmation
 //! (with bank details, payment reference and a GiroCode for prepayment),
-//! backorder, shipment (carrier, tracking number and link) and
-//! cancellation. In the order's language, `multipart/alternative` with
+//! backorder, shipment (carrier, tracking number and link), cancellation,
+//! short pick and refund. In the order's language, `multipart/alternative` with
 //! plain text and HTML from the templates in `templates/mail/` (MiniJinja;
 //! inline CSS, the GiroCode an inline image, nothing fetched from outside).
 //!
@@ -12,7 +12,7 @@
 
 use jiff::Timestamp;
 use minijinja::{context, Environment, Value};
-use oms_domain::event::Notice;
+use oms_domain::event::{Notice, Payload};
 use oms_domain::money::format_minor;
 use oms_domain::order::{Locale, Order, PaymentMethod};
 use oms_domain::payment_reference;
@@ -52,6 +52,10 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "short.de.html",
     "short.en.txt",
     "short.en.html",
+    "refund.de.txt",
+    "refund.de.html",
+    "refund.en.txt",
+    "refund.en.html",
 );
 
 fn templates() -> &'static Environment<'static> {
@@ -135,7 +139,7 @@ fn payment_label(method: PaymentMethod, locale: Locale) -> &'static str {
 pub fn notice_email(
     order: &Order,
     notice: Notice,
-    short_pick: Option<u32>,
+    payload: &Payload,
     config: &InvoiceConfig,
 ) -> Result<RawEmail, StageError> {
     let german = order.locale == Locale::De;
@@ -201,7 +205,9 @@ pub fn notice_email(
     let discount = order.discount.as_ref().map_or(0, |d| d.amount);
     let paid = order.amount_paid();
     // The short pick a notice is about (1-based), else the last.
-    let n = short_pick.map_or(order.short_picks.len(), |n| n as usize);
+    let n = payload
+        .sequence
+        .map_or(order.short_picks.len(), |n| n as usize);
     let short = order.short_picks.get(n.wrapping_sub(1)).map(|s| {
         let cut: Vec<Value> = s
             .lines
@@ -233,6 +239,7 @@ pub fn notice_email(
         short,
         overpaid => (overpaid > 0).then(|| money(overpaid)),
         cancelled => order.status == oms_domain::order::OrderStatus::Cancelled,
+        refunded => payload.amount.map(money),
     };
     let render = |kind: &str| -> Result<String, StageError> {
         let name = format!("{}.{locale}.{kind}", notice.as_str());
@@ -258,6 +265,7 @@ pub fn notice_email(
                 .map(|f| f.id.as_str().to_string())
                 .unwrap_or_else(|| order.id.to_string())
         ),
+        Notice::Refund => format!("refund-{}-{}", order.id, payload.sequence.unwrap_or(1)),
         Notice::Short => format!(
             "short-{}-{n}",
             fulfillment
@@ -290,7 +298,7 @@ pub async fn send_notice<S, M>(
     config: &InvoiceConfig,
     id: &OrderId,
     notice: Notice,
-    short_pick: Option<u32>,
+    payload: &Payload,
 ) -> Result<(), StageError>
 where
     S: Store + ?Sized,
@@ -298,7 +306,7 @@ where
 {
     let order = crate::read_order(store, id).await?;
     mailer
-        .send(notice_email(&order, notice, short_pick, config)?)
+        .send(notice_email(&order, notice, payload, config)?)
         .await
 }
 
@@ -354,7 +362,7 @@ mod tests {
                 Notice::Shipment,
                 Notice::Cancellation,
             ] {
-                let email = notice_email(&order, notice, None, &config()).unwrap();
+                let email = notice_email(&order, notice, &refund_payload(), &config()).unwrap();
                 let mime = String::from_utf8_lossy(&email.mime).to_string();
                 assert!(
                     mime.contains("multipart/alternative"),
@@ -381,6 +389,9 @@ mod tests {
                 if notice == Notice::Shipment {
                     assert!(text.contains("piececode=00340434"), "{text}");
                     assert!(email.id.starts_with("shipment-ful_"));
+                } else if notice == Notice::Refund {
+                    assert_eq!(email.id, format!("refund-{}-1", order.id));
+                    assert!(text.contains("5"), "{text}");
                 } else if notice == Notice::Short {
                     assert!(
                         email.id.starts_with("short-ful_") && email.id.ends_with("-1"),
@@ -393,12 +404,25 @@ mod tests {
                 }
             }
         }
-        let german =
-            notice_email(&order_in(Locale::De), Notice::Confirmation, None, &config()).unwrap();
+        let german = notice_email(
+            &order_in(Locale::De),
+            Notice::Confirmation,
+            &Payload::default(),
+            &config(),
+        )
+        .unwrap();
         let parsed = mail_parser::MessageParser::default()
             .parse(&german.mime)
             .unwrap();
         assert!(parsed.subject().unwrap().starts_with("Ihre Bestellung"));
+    }
+
+    fn refund_payload() -> Payload {
+        Payload {
+            sequence: Some(1),
+            amount: Some(500),
+            ..Payload::default()
+        }
     }
 
     fn order_in(locale: Locale) -> Order {
@@ -411,7 +435,8 @@ mod tests {
     fn a_prepayment_confirmation_carries_the_bank_details_and_the_girocode_inline() {
         let mut order = order_in(Locale::De);
         order.payment_method = PaymentMethod::BankTransfer;
-        let email = notice_email(&order, Notice::Confirmation, None, &config()).unwrap();
+        let email =
+            notice_email(&order, Notice::Confirmation, &Payload::default(), &config()).unwrap();
         let parsed = mail_parser::MessageParser::default()
             .parse(&email.mime)
             .unwrap();
@@ -428,8 +453,13 @@ mod tests {
             .expect("the GiroCode travels inline");
         assert_eq!(&image.contents()[..4], b"\x89PNG");
         // Paid by card: no bank details, no image.
-        let card =
-            notice_email(&order_in(Locale::De), Notice::Confirmation, None, &config()).unwrap();
+        let card = notice_email(
+            &order_in(Locale::De),
+            Notice::Confirmation,
+            &Payload::default(),
+            &config(),
+        )
+        .unwrap();
         let parsed = mail_parser::MessageParser::default()
             .parse(&card.mime)
             .unwrap();

@@ -120,9 +120,15 @@ where
                 .payload
                 .notice
                 .ok_or_else(|| StageError::permanent("CustomerNotice without notice"))?;
-            let short_pick = event.payload.short_pick;
-            return customer_mail::send_notice(store, mailer, config, order, notice, short_pick)
-                .await;
+            return customer_mail::send_notice(
+                store,
+                mailer,
+                config,
+                order,
+                notice,
+                &event.payload,
+            )
+            .await;
         }
         EventType::OrderReturned => {
             let return_id = event

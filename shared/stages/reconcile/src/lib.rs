@@ -3,7 +3,7 @@
 //! against the order and records every mismatch for finance.
 
 use jiff::Timestamp;
-use oms_domain::event::{Envelope, EventType, Payload};
+use oms_domain::event::{Envelope, EventType, Notice, Payload};
 use oms_domain::journal;
 use oms_domain::order::{Order, OrderStatus};
 use oms_domain::order_write::{next_version, update_order, OrderKey, Round};
@@ -258,6 +258,27 @@ pub async fn book_payment_event<S: Store + ?Sized>(
             };
             // A prepayment paid in full goes to the warehouse now.
             let mut events = Vec::new();
+            // Money went back: the customer is told (once per refund booked).
+            if booking.amount < 0
+                && matches!(
+                    stored.event.kind,
+                    PaymentEventKind::Refund { .. } | PaymentEventKind::Refunded { .. }
+                )
+            {
+                let n = next
+                    .timeline
+                    .iter()
+                    .filter(|e| e.event == "refunded")
+                    .count();
+                events.push(
+                    Envelope::notice(Notice::Refund, &next, now).with_payload(Payload {
+                        notice: Some(Notice::Refund),
+                        sequence: Some(n as u32),
+                        amount: Some(-booking.amount),
+                        ..Payload::default()
+                    }),
+                );
+            }
             if next.status == OrderStatus::AwaitingPayment && next.invoice_due() == 0 {
                 next.transition(OrderStatus::Reserved, now)
                     .map_err(StageError::permanent)?;
