@@ -117,3 +117,85 @@ async fn the_simulated_warehouse_stops_what_it_has_not_shipped() {
     assert_eq!(h.sku("MUG").await["on_hand"], 5);
     assert!(h.outbox_files("INV-").is_empty(), "no invoice");
 }
+
+/// A warehouse that accepts the hand-off while the order is cancelled in
+/// the store (as the cancel route does when it still sees `reserved`), and
+/// records the cancellations it is asked for.
+struct Racing {
+    store: oms_embedded::Embedded,
+    asked: std::sync::Mutex<Vec<oms_domain::FulfillmentId>>,
+}
+
+#[async_trait::async_trait]
+impl Warehouse for Racing {
+    async fn hand_off(
+        &self,
+        request: &oms_domain::ports::HandOff,
+    ) -> Result<(), oms_domain::StageError> {
+        oms_reserve::cancel_order(&self.store, &request.order_id, jiff::Timestamp::now())
+            .await
+            .unwrap();
+        Ok(())
+    }
+
+    async fn cancel(
+        &self,
+        request: &CancelRequest,
+    ) -> Result<oms_domain::ports::CancelAnswer, oms_domain::StageError> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push(request.fulfillment_id.clone());
+        Ok(oms_domain::ports::CancelAnswer::Stopped)
+    }
+}
+
+#[tokio::test]
+async fn a_cancel_that_overtakes_the_hand_off_reaches_the_warehouse() {
+    use oms_domain::catalog::SkuUpdate;
+    use oms_domain::ports::{ChangeSet, OrderWrite, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        oms_embedded::Embedded::open(&dir.path().join("oms.db"), Default::default()).unwrap();
+    store
+        .put_sku(
+            SkuUpdate {
+                sku: "MUG-BLUE".into(),
+                name: "Tasse".into(),
+                tax_rate: oms_domain::TaxRate::parse("19").unwrap(),
+                on_hand: 5,
+            },
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let order = oms_domain::order::fixtures::sample_order();
+    store
+        .commit(ChangeSet {
+            order: Some(OrderWrite {
+                order: order.clone(),
+                expected_version: None,
+            }),
+            ..ChangeSet::default()
+        })
+        .await
+        .unwrap();
+    let now = jiff::Timestamp::now();
+    oms_reserve::reserve_order(&store, &order.id, now)
+        .await
+        .unwrap();
+    let racing = Racing {
+        store: store.clone(),
+        asked: Default::default(),
+    };
+    oms_fulfill::hand_off_order(&store, &racing, &order.id, now)
+        .await
+        .unwrap();
+    let after = store.order(&order.id).await.unwrap().unwrap();
+    assert_eq!(after.status, oms_domain::order::OrderStatus::Cancelled);
+    assert_eq!(
+        *racing.asked.lock().unwrap(),
+        [oms_domain::FulfillmentId::for_order(&order.id)],
+        "the warehouse was told to stop"
+    );
+}

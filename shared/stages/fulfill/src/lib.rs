@@ -15,7 +15,9 @@ use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType};
 use oms_domain::order::{FulfillmentStatus, Order, OrderStatus};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
-use oms_domain::ports::{ChangeSet, HandOff, HandOffLine, Store, Warehouse};
+use oms_domain::ports::{
+    CancelAnswer, CancelRequest, ChangeSet, HandOff, HandOffLine, Store, Warehouse,
+};
 use oms_domain::{OrderId, StageError};
 
 /// Consumer of the fulfill queue (`OrderReserved`).
@@ -36,7 +38,9 @@ where
 
 /// Hands a reserved order's fulfillment (created with the reservation) to
 /// the warehouse, then marks it handed off. A shipment report may beat that
-/// mark; then there is nothing left to do.
+/// mark; then there is nothing left to do. An order cancelled while its
+/// hand-off was on the way (the cancel saw it still `reserved` and did not
+/// ask the warehouse) is cancelled at the warehouse now.
 pub async fn hand_off_order<S, W>(
     store: &S,
     warehouse: &W,
@@ -72,14 +76,17 @@ where
         shipping_address: order.shipping_address.clone(),
     };
     warehouse.hand_off(&request).await?;
-    update_order(
+    let cancelled_meanwhile = update_order::<_, bool, StageError, _, _>(
         store,
         OrderKey::Id(id),
         move |order: Option<Order>| async move {
             let order =
                 order.ok_or_else(|| StageError::permanent(format!("unknown order {id}")))?;
+            if order.status == OrderStatus::Cancelled {
+                return Ok(Round::Done(true));
+            }
             if order.status != OrderStatus::Reserved {
-                return Ok(Round::Done(())); // shipped already (a fast warehouse) or cancelled meanwhile
+                return Ok(Round::Done(false)); // shipped already (a fast warehouse)
             }
             let mut next = next_version(&order);
             next.transition(OrderStatus::HandedOff, now)
@@ -87,8 +94,39 @@ where
             if let Some(f) = next.fulfillment.as_mut() {
                 f.status = FulfillmentStatus::HandedOff;
             }
-            Ok(commit_order(store, ChangeSet::order_update(next, order.version), ()).await?)
+            Ok(commit_order(store, ChangeSet::order_update(next, order.version), false).await?)
         },
     )
-    .await
+    .await?;
+    if cancelled_meanwhile {
+        cancel_at_warehouse(warehouse, &request).await;
+    }
+    Ok(())
+}
+
+/// Tells the warehouse to stop a fulfillment of an order cancelled while it
+/// was being handed off: three tries a second apart. What still fails is
+/// logged as an error for an operator to stop by hand; retrying the message
+/// could not help, since the order no longer says it was handed off.
+async fn cancel_at_warehouse<W: Warehouse + ?Sized>(warehouse: &W, handed: &HandOff) {
+    let request = CancelRequest {
+        fulfillment_id: handed.fulfillment_id.clone(),
+        order_id: handed.order_id.clone(),
+    };
+    for attempt in 1..=3 {
+        match warehouse.cancel(&request).await {
+            Ok(CancelAnswer::Stopped) => return,
+            Ok(CancelAnswer::TooLate) => break,
+            Err(e) if attempt < 3 => {
+                tracing::warn!(order_id = %request.order_id, error = %e, "cancelling at the warehouse, will retry");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(_) => break,
+        }
+    }
+    tracing::error!(
+        order_id = %request.order_id,
+        fulfillment_id = %request.fulfillment_id,
+        "order cancelled while it was handed off and the warehouse did not stop it: stop it by hand"
+    );
 }
