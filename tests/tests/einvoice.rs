@@ -7,7 +7,8 @@
 //! document, since the official rules tolerate rounding that finance does not.
 
 use jiff::Timestamp;
-use oms_domain::invoice::{build_credit_note, build_invoice, Invoice, Seller, SellerContact};
+use oms_domain::invoice::fixtures::seller;
+use oms_domain::invoice::{build_credit_note, build_invoice, Invoice};
 use oms_domain::order::fixtures::sample_order;
 use oms_domain::order::{
     Discount, Order, OrderLine, OrderStatus, PaymentMethod, Return, ReturnLine,
@@ -16,24 +17,6 @@ use oms_domain::{InvoiceNumber, OrderId, Sku, TaxRate};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::Command;
-
-fn seller() -> Seller {
-    Seller {
-        name: "Example Shop GmbH".into(),
-        street: "Musterstr. 1".into(),
-        postal_code: "50667".into(),
-        city: "Köln".into(),
-        country: "DE".into(),
-        vat_id: "DE123456789".into(),
-        email: "invoices@shop.example".into(),
-        iban: Some("DE02120300000000202051".into()),
-        contact: SellerContact {
-            name: "Petra Buch".into(),
-            phone: "+49 221 1234567".into(),
-            email: "buchhaltung@shop.example".into(),
-        },
-    }
-}
 
 /// Rates, prices (odd cents), discounts, buyers, payment methods and
 /// payment states, combined; each shipped order with a credit note for a

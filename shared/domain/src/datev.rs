@@ -225,16 +225,10 @@ pub const COLUMN_COUNT: usize = 125;
 fn text(value: &str, max: usize) -> String {
     let clean: String = value
         .chars()
-        .map(|c| {
-            if c.is_control() || !in_windows_1252(c) {
-                if c.is_control() {
-                    ' '
-                } else {
-                    '?'
-                }
-            } else {
-                c
-            }
+        .map(|c| match c {
+            c if c.is_control() => ' ',
+            c if in_windows_1252(c) => c,
+            _ => '?',
         })
         .take(max)
         .collect();

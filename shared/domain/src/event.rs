@@ -44,6 +44,8 @@ pub enum Notice {
     Short,
     /// Money went back to the customer (payload `sequence`, `amount`).
     Refund,
+    /// A prepayment order was cancelled unpaid.
+    PrepaymentExpired,
 }
 
 impl Notice {
@@ -55,6 +57,7 @@ impl Notice {
             Notice::Cancellation => "cancellation",
             Notice::Short => "short",
             Notice::Refund => "refund",
+            Notice::PrepaymentExpired => "prepayment_expired",
         }
     }
 }
@@ -182,6 +185,14 @@ impl Envelope {
             notice: Some(notice),
             ..Payload::default()
         })
+    }
+
+    /// A notice about the `sequence`th short pick or refund of its order,
+    /// of `amount` where it names one.
+    pub fn numbered(mut self, sequence: usize, amount: Option<i64>) -> Self {
+        self.payload.sequence = Some(sequence as u32);
+        self.payload.amount = amount;
+        self
     }
 
     pub fn with_payload(mut self, payload: Payload) -> Self {

@@ -366,6 +366,30 @@ pub fn build_credit_note(
     note
 }
 
+/// A seller to build tests and benchmarks on (with IBAN and contact).
+#[doc(hidden)]
+pub mod fixtures {
+    use super::{Seller, SellerContact};
+
+    pub fn seller() -> Seller {
+        Seller {
+            name: "Example Shop GmbH".into(),
+            street: "Musterstr. 1".into(),
+            postal_code: "50667".into(),
+            city: "Köln".into(),
+            country: "DE".into(),
+            vat_id: "DE123456789".into(),
+            email: "invoices@shop.example".into(),
+            iban: Some("DE02120300000000202051".into()),
+            contact: SellerContact {
+                name: "Petra Buch".into(),
+                phone: "+49 221 1234567".into(),
+                email: "buchhaltung@shop.example".into(),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

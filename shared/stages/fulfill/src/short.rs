@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 use oms_domain::error::StoreErrorKind;
-use oms_domain::event::{Envelope, Notice, Payload};
+use oms_domain::event::{Envelope, Notice};
 use oms_domain::order::{FulfillmentStatus, Order, OrderStatus, ReturnLine};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey};
 use oms_domain::ports::{ChangeSet, CommitError, StockChange, Store};
@@ -73,11 +73,8 @@ pub async fn record_short<S: Store + ?Sized>(
                     reserved: -units,
                 })
                 .collect();
-            let notice = Envelope::notice(Notice::Short, &next, now).with_payload(Payload {
-                notice: Some(Notice::Short),
-                sequence: Some(next.short_picks.len() as u32),
-                ..Payload::default()
-            });
+            let notice =
+                Envelope::notice(Notice::Short, &next, now).numbered(next.short_picks.len(), None);
             let changes = ChangeSet {
                 events: vec![notice],
                 stock,

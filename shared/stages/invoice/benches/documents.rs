@@ -3,29 +3,12 @@
 //! `cargo bench -p oms-invoice` (prints figures; asserts nothing).
 
 use jiff::Timestamp;
-use oms_domain::invoice::{build_invoice, Seller, SellerContact};
+use oms_domain::invoice::build_invoice;
+use oms_domain::invoice::fixtures::seller;
 use oms_domain::order::fixtures::sample_order;
 use oms_domain::order::OrderLine;
 use oms_domain::{InvoiceNumber, Sku, TaxRate};
 use std::time::Instant;
-
-fn seller() -> Seller {
-    Seller {
-        name: "Example Shop GmbH".into(),
-        street: "Musterstr. 1".into(),
-        postal_code: "50667".into(),
-        city: "Köln".into(),
-        country: "DE".into(),
-        vat_id: "DE123456789".into(),
-        email: "invoices@shop.example".into(),
-        iban: Some("DE02120300000000202051".into()),
-        contact: SellerContact {
-            name: "Petra Buch".into(),
-            phone: "+49 221 1234567".into(),
-            email: "buchhaltung@shop.example".into(),
-        },
-    }
-}
 
 fn main() {
     let n: u64 = std::env::var("OMS_BENCH_INVOICES")

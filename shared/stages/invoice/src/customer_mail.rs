@@ -1,7 +1,7 @@
 //! The emails that tell a customer where their order stands: confirmation
 //! (with bank details, payment reference and a GiroCode for prepayment),
 //! backorder, shipment (carrier, tracking number and link), cancellation,
-//! short pick and refund. In the order's language, `multipart/alternative` with
+//! short pick, refund, and a prepayment cancelled for want of payment. In the order's language, `multipart/alternative` with
 //! plain text and HTML from the templates in `templates/mail/` (MiniJinja;
 //! inline CSS, the GiroCode an inline image, nothing fetched from outside).
 //!
@@ -13,7 +13,6 @@
 use jiff::Timestamp;
 use minijinja::{context, Environment, Value};
 use oms_domain::event::{Notice, Payload};
-use oms_domain::money::format_minor;
 use oms_domain::order::{Locale, Order, PaymentMethod};
 use oms_domain::payment_reference;
 use oms_domain::ports::{Mailer, RawEmail, Store};
@@ -56,6 +55,10 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "refund.de.html",
     "refund.en.txt",
     "refund.en.html",
+    "prepayment_expired.de.txt",
+    "prepayment_expired.de.html",
+    "prepayment_expired.en.txt",
+    "prepayment_expired.en.html",
 );
 
 fn templates() -> &'static Environment<'static> {
@@ -143,14 +146,7 @@ pub fn notice_email(
     config: &InvoiceConfig,
 ) -> Result<RawEmail, StageError> {
     let german = order.locale == Locale::De;
-    let money = |m: i64| {
-        let text = format_minor(m, order.currency);
-        if german {
-            text.replace('.', ",")
-        } else {
-            text
-        }
-    };
+    let money = |m: i64| crate::email::money_in(order.locale, m, order.currency);
     let locale = if german { "de" } else { "en" };
     let lines: Vec<Value> = order
         .lines
@@ -240,6 +236,7 @@ pub fn notice_email(
         overpaid => (overpaid > 0).then(|| money(overpaid)),
         cancelled => order.status == oms_domain::order::OrderStatus::Cancelled,
         refunded => payload.amount.map(money),
+        prepayment_days => config.collection.prepayment_days,
     };
     let render = |kind: &str| -> Result<String, StageError> {
         let name = format!("{}.{locale}.{kind}", notice.as_str());
@@ -266,6 +263,8 @@ pub fn notice_email(
                 .unwrap_or_else(|| order.id.to_string())
         ),
         Notice::Refund => format!("refund-{}-{}", order.id, payload.sequence.unwrap_or(1)),
+        // The name it had before the notices were templates.
+        Notice::PrepaymentExpired => format!("prepayment-expired-{}", order.id),
         Notice::Short => format!(
             "short-{}-{n}",
             fulfillment
@@ -361,6 +360,9 @@ mod tests {
                 Notice::Backorder,
                 Notice::Shipment,
                 Notice::Cancellation,
+                Notice::Short,
+                Notice::Refund,
+                Notice::PrepaymentExpired,
             ] {
                 let email = notice_email(&order, notice, &refund_payload(), &config()).unwrap();
                 let mime = String::from_utf8_lossy(&email.mime).to_string();
@@ -391,7 +393,11 @@ mod tests {
                     assert!(email.id.starts_with("shipment-ful_"));
                 } else if notice == Notice::Refund {
                     assert_eq!(email.id, format!("refund-{}-1", order.id));
-                    assert!(text.contains("5"), "{text}");
+                    let amount = crate::email::money_in(locale, 500, order.currency);
+                    assert!(text.contains(&amount), "{text}");
+                } else if notice == Notice::PrepaymentExpired {
+                    assert_eq!(email.id, format!("prepayment-expired-{}", order.id));
+                    assert!(text.contains(" 7 "), "the prepayment days: {text}");
                 } else if notice == Notice::Short {
                     assert!(
                         email.id.starts_with("short-ful_") && email.id.ends_with("-1"),

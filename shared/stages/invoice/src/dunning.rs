@@ -9,7 +9,6 @@ use jiff::Timestamp;
 use oms_domain::collection::{next_step, CollectionPolicy, Receivable};
 use oms_domain::event::{Envelope, EventType, Payload};
 use oms_domain::journal;
-use oms_domain::money::format_minor;
 use oms_domain::order::{DunningNotice, Locale, Order};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
 use oms_domain::ports::{ChangeSet, Mailer, Store};
@@ -243,16 +242,9 @@ fn notice_subject(order: &Order, level: u8, invoice: &str) -> String {
 /// The notice's text: the open invoice amount, fees and interest shown
 /// separately, the total, and how to pay.
 pub fn notice_text(order: &Order, notice: &DunningNotice, config: &InvoiceConfig) -> String {
-    // German letters write 1.234,56 EUR and 11.12.2026.
+    // German letters write 1234,56 EUR and 11.12.2026.
     let german = order.locale == Locale::De;
-    let money = |m: i64| {
-        let text = format_minor(m, order.currency);
-        if german {
-            text.replace('.', ",")
-        } else {
-            text
-        }
-    };
+    let money = |m: i64| crate::email::money_in(order.locale, m, order.currency);
     let date = |d: Date| {
         if german {
             d.strftime("%d.%m.%Y").to_string()

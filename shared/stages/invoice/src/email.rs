@@ -68,6 +68,20 @@ pub fn invoice_email(inv: &Invoice, config: &InvoiceConfig) -> Result<RawEmail, 
     )
 }
 
+/// An amount as a letter in `locale` writes it: German `1234,56 EUR`,
+/// English `1234.56 EUR`.
+pub(crate) fn money_in(
+    locale: oms_domain::order::Locale,
+    minor: i64,
+    currency: oms_domain::Currency,
+) -> String {
+    let text = format_minor(minor, currency);
+    match locale {
+        oms_domain::order::Locale::De => text.replace('.', ","),
+        oms_domain::order::Locale::En => text,
+    }
+}
+
 /// A text email from the shop to a customer, copied to finance if asked.
 pub(crate) struct Letter<'a> {
     /// Stable per content: the Message-ID and the transport's dedupe key.

@@ -6,7 +6,6 @@ mod cii;
 pub mod customer_mail;
 pub mod dunning;
 mod email;
-mod notices;
 mod pdf;
 mod ubl;
 mod xml;
@@ -18,7 +17,7 @@ pub use ubl::{render_ubl, CUSTOMIZATION_ID as XRECHNUNG_ID};
 
 use jiff::Timestamp;
 use oms_domain::collection::{business_date, due_date, CollectionPolicy};
-use oms_domain::event::{Envelope, EventType};
+use oms_domain::event::{Envelope, EventType, Notice};
 use oms_domain::invoice::{build_credit_note, build_invoice, Invoice, Seller};
 use oms_domain::journal;
 use oms_domain::order::{Order, OrderStatus};
@@ -113,7 +112,16 @@ where
             return dunning::send_notice(store, mailer, config, order, level).await;
         }
         EventType::PrepaymentExpired => {
-            return notices::send_prepayment_expired(store, mailer, config, order).await;
+            let notice = Notice::PrepaymentExpired;
+            return customer_mail::send_notice(
+                store,
+                mailer,
+                config,
+                order,
+                notice,
+                &event.payload,
+            )
+            .await;
         }
         EventType::CustomerNotice => {
             let notice = event
@@ -332,23 +340,12 @@ where
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::InvoiceConfig;
-    use oms_domain::invoice::Seller;
 
     /// A seller with an IBAN and a finance address, for the stage's tests.
     pub(crate) fn config() -> InvoiceConfig {
         InvoiceConfig {
-            seller: Seller {
-                name: "Shop GmbH".into(),
-                street: "Musterstr. 1".into(),
-                postal_code: "50667".into(),
-                city: "Köln".into(),
-                country: "DE".into(),
-                vat_id: "DE123456789".into(),
-                email: "shop@example.com".into(),
-                iban: Some("DE02120300000000202051".into()),
-                contact: Default::default(),
-            },
-            mail_from: "shop@example.com".into(),
+            seller: oms_domain::invoice::fixtures::seller(),
+            mail_from: "invoices@shop.example".into(),
             finance_email: Some("finance@example.com".into()),
             collection: Default::default(),
             chart: Default::default(),

@@ -271,12 +271,7 @@ pub async fn book_payment_event<S: Store + ?Sized>(
                     .filter(|e| e.event == "refunded")
                     .count();
                 events.push(
-                    Envelope::notice(Notice::Refund, &next, now).with_payload(Payload {
-                        notice: Some(Notice::Refund),
-                        sequence: Some(n as u32),
-                        amount: Some(-booking.amount),
-                        ..Payload::default()
-                    }),
+                    Envelope::notice(Notice::Refund, &next, now).numbered(n, Some(-booking.amount)),
                 );
             }
             if next.status == OrderStatus::AwaitingPayment && next.invoice_due() == 0 {

@@ -96,11 +96,17 @@ fn fit(text: &str, width: f32, size: f32) -> String {
     if canvas::text_width(text, size, false) <= width {
         return text.to_string();
     }
-    let mut out: String = text.to_string();
-    while !out.is_empty() && canvas::text_width(&format!("{out}…"), size, false) > width {
-        out.pop();
-    }
-    format!("{}…", out.trim_end())
+    // Characters while they and the ellipsis fit, measured once each.
+    let room = width - canvas::text_width("…", size, false);
+    let mut used = 0.0;
+    let kept: String = text
+        .chars()
+        .take_while(|c| {
+            used += canvas::text_width(c.encode_utf8(&mut [0; 4]), size, false);
+            used <= room
+        })
+        .collect();
+    format!("{}…", kept.trim_end())
 }
 
 fn payment_method(method: PaymentMethod) -> &'static str {
@@ -405,7 +411,7 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oms_domain::invoice::{build_invoice, Seller};
+    use oms_domain::invoice::build_invoice;
     use oms_domain::order::fixtures::sample_order;
     use oms_domain::order::OrderLine;
     use oms_domain::{InvoiceNumber, Sku, TaxRate};
@@ -427,22 +433,11 @@ mod tests {
             order.shipping_price,
             order.discount.as_ref(),
         );
-        let seller = Seller {
-            name: "Shop".into(),
-            street: "Street 1".into(),
-            postal_code: "50667".into(),
-            city: "Köln".into(),
-            country: "DE".into(),
-            vat_id: "DE123456789".into(),
-            email: "shop@example.com".into(),
-            iban: None,
-            contact: Default::default(),
-        };
         let inv = build_invoice(
             &order,
             InvoiceNumber::new(2026, 1),
             "2026-12-01T10:00:00Z".parse().unwrap(),
-            seller,
+            oms_domain::invoice::fixtures::seller(),
         );
         let pdf = render_pdf(&inv);
         let pages = pdf.windows(11).filter(|w| w == b"/Type /Page").count() - 1;
