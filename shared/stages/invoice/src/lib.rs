@@ -111,23 +111,15 @@ where
                 .ok_or_else(|| StageError::permanent("DunningNoticeDue without dunning_level"))?;
             return dunning::send_notice(store, mailer, config, order, level).await;
         }
-        EventType::PrepaymentExpired => {
-            let notice = Notice::PrepaymentExpired;
-            return customer_mail::send_notice(
-                store,
-                mailer,
-                config,
-                order,
-                notice,
-                &event.payload,
-            )
-            .await;
-        }
-        EventType::CustomerNotice => {
-            let notice = event
-                .payload
-                .notice
-                .ok_or_else(|| StageError::permanent("CustomerNotice without notice"))?;
+        EventType::PrepaymentExpired | EventType::CustomerNotice => {
+            // A prepayment's expiry was an event of its own before notices were.
+            let notice = match event.event_type {
+                EventType::PrepaymentExpired => Notice::PrepaymentExpired,
+                _ => event
+                    .payload
+                    .notice
+                    .ok_or_else(|| StageError::permanent("CustomerNotice without notice"))?,
+            };
             return customer_mail::send_notice(
                 store,
                 mailer,
