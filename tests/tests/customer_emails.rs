@@ -224,7 +224,7 @@ async fn each_step_is_told_once_embedded() {
     }
     let files = h.outbox_files("confirmation-");
     assert_eq!(files.len(), 3, "{files:?}");
-    assert_eq!(h.outbox_files("shipment-ful_").len(), 1);
+    assert_eq!(h.outbox_files("shipment-shp_").len(), 1);
     assert_eq!(
         h.outbox_files(&format!("cancellation-{}", p.backordered))
             .len(),

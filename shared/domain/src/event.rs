@@ -150,6 +150,9 @@ pub struct Payload {
     /// The amount a notice is about (a refund), in minor units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
+    /// The parcel a shipment event or notice is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment_id: Option<String>,
 }
 
 impl Envelope {
@@ -192,6 +195,12 @@ impl Envelope {
     pub fn numbered(mut self, sequence: usize, amount: Option<i64>) -> Self {
         self.payload.sequence = Some(sequence as u32);
         self.payload.amount = amount;
+        self
+    }
+
+    /// An event or notice about one parcel of its order.
+    pub fn about_shipment(mut self, id: &str) -> Self {
+        self.payload.shipment_id = Some(id.to_string());
         self
     }
 

@@ -144,6 +144,10 @@ pub struct Invoice {
     /// Where the goods went (BG-13/BG-15): the order's shipping address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ship_to: Option<Address>,
+    /// The parcel this invoice covers (an order shipped in several parcels
+    /// has an invoice for each); null for credit notes.
+    #[serde(default)]
+    pub shipment_id: Option<String>,
 }
 
 /// Why an intra-community supply carries no VAT (BT-120, BT-121).
@@ -289,7 +293,34 @@ pub fn build_invoice(
         buyer_reference: order.buyer_reference.clone(),
         intra_community_supply: order.intra_community_supply,
         ship_to: Some(order.shipping_address.clone()),
+        shipment_id: None,
     }
+}
+
+/// The invoice of parcel `index` of an order (one of `order.shipments`):
+/// its goods, shipping and discount as fixed when it shipped. Payments
+/// settle the parcels in the order they shipped: a parcel counts as paid
+/// by what the payments leave after the parcels before it; the order's
+/// last parcel also shows an overpayment.
+pub fn build_parcel_invoice(
+    order: &Order,
+    index: usize,
+    number: InvoiceNumber,
+    issued_at: Timestamp,
+    seller: Seller,
+) -> Invoice {
+    let shipment = &order.shipments[index];
+    let mut invoice = build_invoice(&order.parcel(index), number, issued_at, seller);
+    let earlier: i64 = order.parcel_totals()[..index].iter().sum();
+    let paid = (order.amount_paid() - earlier).max(0);
+    let last = index + 1 == order.shipments.len() && order.open_units().is_empty();
+    invoice.amount_paid = if last { paid } else { paid.min(invoice.total) };
+    invoice.amount_due = (invoice.total - invoice.amount_paid).max(0);
+    invoice.payment_reference = (order.pays_by_transfer() || invoice.amount_due > 0)
+        .then(|| crate::payment_reference::for_order(&order.id));
+    invoice.delivery_date = Some(crate::collection::business_date(shipment.shipped_at));
+    invoice.shipment_id = Some(shipment.id.clone());
+    invoice
 }
 
 /// The goods of `ret` priced as the order sold them (at the SKU's first line).

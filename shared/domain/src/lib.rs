@@ -21,6 +21,7 @@ pub mod payment_reference;
 pub mod paypal;
 pub mod ports;
 pub mod report;
+pub mod shipment;
 pub mod short_pick;
 pub mod signature;
 pub mod stripe;

@@ -320,6 +320,7 @@ impl ValidOrder {
             credited: 0,
             invoice_number: None,
             fulfillment: None,
+            shipments: Vec::new(),
             correlation_id,
             captured_at: now,
             timeline: vec![TimelineEntry {

@@ -20,6 +20,8 @@ pub enum OrderStatus {
     /// before the warehouse gets it.
     AwaitingPayment,
     HandedOff,
+    /// Some parcels have left the warehouse, not all units yet.
+    PartiallyShipped,
     Shipped,
     Cancelled,
 }
@@ -33,6 +35,7 @@ impl OrderStatus {
             OrderStatus::Rejected => "rejected",
             OrderStatus::AwaitingPayment => "awaiting_payment",
             OrderStatus::HandedOff => "handed_off",
+            OrderStatus::PartiallyShipped => "partially_shipped",
             OrderStatus::Shipped => "shipped",
             OrderStatus::Cancelled => "cancelled",
         }
@@ -50,8 +53,9 @@ impl OrderStatus {
                 Backordered,
                 Reserved | AwaitingPayment | Rejected | Cancelled
             ) | (AwaitingPayment, Reserved | Cancelled)
-                | (Reserved, HandedOff | Shipped | Cancelled)
-                | (HandedOff, Shipped | Cancelled)
+                | (Reserved, HandedOff | PartiallyShipped | Shipped | Cancelled)
+                | (HandedOff, PartiallyShipped | Shipped | Cancelled)
+                | (PartiallyShipped, Shipped)
         )
     }
 
@@ -59,7 +63,10 @@ impl OrderStatus {
     pub fn holds_stock(self) -> bool {
         matches!(
             self,
-            OrderStatus::Reserved | OrderStatus::AwaitingPayment | OrderStatus::HandedOff
+            OrderStatus::Reserved
+                | OrderStatus::AwaitingPayment
+                | OrderStatus::HandedOff
+                | OrderStatus::PartiallyShipped
         )
     }
 }
@@ -167,6 +174,8 @@ pub enum FulfillmentStatus {
     /// Created, hand-off to the warehouse not yet confirmed.
     Pending,
     HandedOff,
+    /// Some of its parcels have shipped.
+    PartiallyShipped,
     Shipped,
     Cancelled,
 }
@@ -208,6 +217,9 @@ pub struct Order {
     pub credited: i64,
     pub invoice_number: Option<InvoiceNumber>,
     pub fulfillment: Option<Fulfillment>,
+    /// The parcels shipped so far, each with its own invoice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shipments: Vec<crate::shipment::Shipment>,
     pub correlation_id: String,
     pub captured_at: Timestamp,
     pub timeline: Vec<TimelineEntry>,
@@ -362,11 +374,13 @@ impl Order {
                 Err(ReturnError::IdReused(r.id))
             };
         }
-        if self.status != OrderStatus::Shipped {
+        if !matches!(
+            self.status,
+            OrderStatus::Shipped | OrderStatus::PartiallyShipped
+        ) {
             return Err(ReturnError::NotShipped(self.status));
         }
-        let shipped = self.units_per_sku();
-        let mut open: BTreeMap<Sku, i64> = shipped.clone();
+        let mut open: BTreeMap<Sku, i64> = self.shipped_units();
         for line in self.returns.iter().flat_map(|x| &x.lines) {
             *open.entry(line.sku.clone()).or_insert(0) -= line.quantity;
         }
@@ -495,6 +509,7 @@ pub mod fixtures {
             credited: 0,
             invoice_number: None,
             fulfillment: None,
+            shipments: Vec::new(),
             correlation_id: "corr".into(),
             captured_at: at,
             timeline: vec![TimelineEntry {
@@ -569,6 +584,7 @@ pub(crate) mod tests {
             Backordered,
             Rejected,
             HandedOff,
+            PartiallyShipped,
             Shipped,
             Cancelled,
         ];
@@ -576,7 +592,7 @@ pub(crate) mod tests {
             .iter()
             .map(|a| all.iter().filter(|b| a.can_become(**b)).count())
             .sum();
-        assert_eq!(legal, 5 + 4 + 2 + 3 + 2);
+        assert_eq!(legal, 5 + 4 + 2 + 4 + 3 + 1);
         for terminal in [Shipped, Cancelled, Rejected] {
             assert!(all.iter().all(|s| !terminal.can_become(*s)));
         }

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-use crate::money::div_round;
+use crate::money::allocate;
 use crate::order::{Order, OrderStatus, ReturnLine};
+use crate::shipment::{validate_against, ShipError};
 use crate::{FieldError, Sku};
 
 /// One short pick as the order keeps it.
@@ -42,32 +43,29 @@ pub fn cut(
     reason: Option<String>,
     at: Timestamp,
 ) -> Result<BTreeMap<Sku, i64>, CutError> {
-    if !matches!(order.status, OrderStatus::Reserved | OrderStatus::HandedOff) {
+    if !matches!(
+        order.status,
+        OrderStatus::Reserved | OrderStatus::HandedOff | OrderStatus::PartiallyShipped
+    ) {
         return Err(CutError::Conflict(format!(
             "order {} is {}: only units the warehouse holds can be short",
             order.id,
             order.status.as_str()
         )));
     }
+    let open = order.open_units();
+    validate_against(lines, &order.units_per_sku(), &open, "not yet shipped").map_err(
+        |e| match e {
+            ShipError::Unprocessable(f) => CutError::Unprocessable(f),
+            ShipError::Conflict(c) => CutError::Conflict(c),
+        },
+    )?;
     let mut wanted: BTreeMap<Sku, i64> = BTreeMap::new();
-    let held = order.units_per_sku();
-    for (i, l) in lines.iter().enumerate() {
-        let Some(units) = held.get(&l.sku) else {
-            return Err(CutError::Unprocessable(FieldError::new(
-                format!("lines[{i}].sku"),
-                format!("the order has no SKU `{}`", l.sku),
-            )));
-        };
-        let total = wanted.entry(l.sku.clone()).or_default();
-        *total += l.quantity;
-        if l.quantity < 1 || *total > *units {
-            return Err(CutError::Unprocessable(FieldError::new(
-                format!("lines[{i}].quantity"),
-                format!("the order holds {units} of `{}`", l.sku),
-            )));
-        }
+    for l in lines {
+        *wanted.entry(l.sku.clone()).or_default() += l.quantity;
     }
-    let goods_before: i64 = order.lines.iter().map(|l| l.gross()).sum();
+    let open_gross = order.open_gross();
+    let discount_left = order.discount_left();
     let mut cut_gross = 0;
     for (sku, units) in &wanted {
         let mut left = *units;
@@ -89,16 +87,23 @@ pub fn cut(
             .transition(OrderStatus::Cancelled, at)
             .map_err(|e| CutError::Conflict(e.to_string()))?;
     } else {
+        // The cut units take their share of the discount no parcel took
+        // (all of it when nothing is left to ship), as a parcel would.
+        let share = allocate(discount_left, &[cut_gross, open_gross - cut_gross])[0];
         if let Some(d) = order.discount.as_mut() {
-            let share = if goods_before == 0 {
-                0
-            } else {
-                div_round(d.amount as i128 * cut_gross as i128, goods_before as i128) as i64
-            };
-            d.amount = (d.amount - share).max(0);
+            d.amount -= share;
         }
         order.total =
             crate::order::order_total(&order.lines, order.shipping_price, order.discount.as_ref());
+        if order.open_units().is_empty() {
+            // The parcels shipped are all there is now.
+            order
+                .transition(OrderStatus::Shipped, at)
+                .map_err(|e| CutError::Conflict(e.to_string()))?;
+            if let Some(f) = order.fulfillment.as_mut() {
+                f.status = crate::order::FulfillmentStatus::Shipped;
+            }
+        }
     }
     order.short_picks.push(ShortPick {
         lines: lines.to_vec(),

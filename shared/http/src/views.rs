@@ -2,9 +2,10 @@
 
 use oms_domain::order::{
     Address, Customer, Discount, DunningNotice, FulfillmentStatus, Locale, Order, OrderLine,
-    OrderStatus, PaymentMethod, Return, TimelineEntry,
+    OrderStatus, PaymentMethod, Return, ReturnLine, TimelineEntry,
 };
 use oms_domain::payment::PaymentStatus;
+use oms_domain::shipment::Shipment;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -14,6 +15,34 @@ pub struct FulfillmentView {
     pub status: FulfillmentStatus,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
+}
+
+/// One parcel as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShipmentView {
+    pub id: String,
+    pub fulfillment_id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub lines: Vec<ReturnLine>,
+    #[schema(value_type = String)]
+    pub shipped_at: jiff::Timestamp,
+    /// The parcel's invoice; null until it is issued.
+    pub invoice_number: Option<String>,
+}
+
+impl From<&Shipment> for ShipmentView {
+    fn from(s: &Shipment) -> Self {
+        ShipmentView {
+            id: s.id.clone(),
+            fulfillment_id: s.fulfillment_id.to_string(),
+            carrier: s.carrier.clone(),
+            tracking_number: s.tracking_number.clone(),
+            lines: s.lines.clone(),
+            shipped_at: s.shipped_at,
+            invoice_number: s.invoice_number.as_ref().map(|n| n.to_string()),
+        }
+    }
 }
 
 /// Dunning of the order: level, what it added (owed on top of the
@@ -67,6 +96,8 @@ pub struct OrderView {
     /// state, goods going there): every line at 0 % VAT.
     pub intra_community_supply: bool,
     pub fulfillments: Vec<FulfillmentView>,
+    /// Each parcel shipped, with its invoice once issued.
+    pub shipments: Vec<ShipmentView>,
     pub returns: Vec<Return>,
     pub timeline: Vec<TimelineEntry>,
 }
@@ -116,6 +147,7 @@ impl From<&Order> for OrderView {
                     tracking_number: f.tracking_number.clone(),
                 })
                 .collect(),
+            shipments: o.shipments.iter().map(ShipmentView::from).collect(),
             returns: o.returns.clone(),
             timeline: o.timeline.clone(),
         }

@@ -3,9 +3,10 @@
 use jiff::Timestamp;
 use oms_domain::error::StoreErrorKind;
 use oms_domain::event::{Envelope, EventType, Notice};
-use oms_domain::order::{FulfillmentStatus, Order, OrderStatus};
+use oms_domain::order::{Order, ReturnLine};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
 use oms_domain::ports::{ChangeSet, CommitError, StockChange, Store};
+use oms_domain::shipment::{Parcel, ShipError, Shipped};
 use oms_domain::{FieldError, FulfillmentId, StoreError};
 use serde::Deserialize;
 
@@ -16,6 +17,10 @@ pub struct ShipmentRequest {
     pub carrier: String,
     #[schema(pattern = "^[A-Za-z0-9-]{1,64}$")]
     pub tracking_number: String,
+    /// What this parcel holds; without it, every unit not yet shipped.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 100)]
+    pub lines: Option<Vec<ReturnLine>>,
 }
 
 impl ShipmentRequest {
@@ -37,6 +42,9 @@ impl ShipmentRequest {
                 "tracking_number must be 1 to 64 characters of A-Z, a-z, 0-9 or '-'",
             ));
         }
+        if let Some(lines) = &self.lines {
+            crate::returns::validate_lines(lines, "a parcel")?;
+        }
         Ok(())
     }
 }
@@ -56,10 +64,11 @@ pub enum FulfillmentError {
     Store(#[from] StoreError),
 }
 
-/// Ships the fulfillment: stock leaves `on_hand` and `reserved` in the same
-/// change as the status, and `OrderShipped` is published. Reporting the same
-/// shipment again changes nothing; a different one for a shipped
-/// fulfillment is a conflict.
+/// Ships a parcel of the fulfillment: its units leave `on_hand` and
+/// `reserved` in the same change as the order's record of it, and
+/// `OrderShipped` (naming the shipment, to invoice it) and the customer's
+/// shipment notice are published. Reporting the same parcel again changes
+/// nothing; the same tracking number with other lines is a conflict.
 pub async fn record_shipment<S: Store + ?Sized>(
     store: &S,
     id: &FulfillmentId,
@@ -71,32 +80,19 @@ pub async fn record_shipment<S: Store + ?Sized>(
         OrderKey::Fulfillment(id),
         move |order: Option<Order>| async move {
             let order = order.ok_or_else(|| FulfillmentError::NotFound(id.clone()))?;
-            let fulfillment = order
-                .fulfillment
-                .as_ref()
-                .ok_or_else(|| FulfillmentError::NotFound(id.clone()))?;
-            if fulfillment.status == FulfillmentStatus::Shipped {
-                let same = fulfillment.carrier.as_deref() == Some(shipment.carrier.trim())
-                    && fulfillment.tracking_number.as_deref()
-                        == Some(shipment.tracking_number.as_str());
-                return if same {
-                    Ok(Round::Done(order))
-                } else {
-                    Err(FulfillmentError::Conflict(format!(
-                        "fulfillment {id} was already shipped with tracking number {}",
-                        fulfillment.tracking_number.as_deref().unwrap_or("-")
-                    )))
-                };
-            }
             let mut next = next_version(&order);
-            next.transition(OrderStatus::Shipped, now)
-                .map_err(|e| FulfillmentError::Conflict(e.to_string()))?;
-            let f = next.fulfillment.as_mut().expect("checked above");
-            f.status = FulfillmentStatus::Shipped;
-            f.carrier = Some(shipment.carrier.trim().to_string());
-            f.tracking_number = Some(shipment.tracking_number.clone());
-            let stock = order
-                .units_per_sku()
+            let parcel = Parcel {
+                carrier: shipment.carrier.clone(),
+                tracking_number: shipment.tracking_number.clone(),
+                lines: shipment.lines.clone(),
+            };
+            let (index, units) = match next.ship(parcel, now) {
+                Ok(Shipped::Repeated(_)) => return Ok(Round::Done(order)),
+                Ok(Shipped::New { index, stock }) => (index, stock),
+                Err(ShipError::Conflict(m)) => return Err(FulfillmentError::Conflict(m)),
+                Err(ShipError::Unprocessable(f)) => return Err(FulfillmentError::Unprocessable(f)),
+            };
+            let stock = units
                 .into_iter()
                 .map(|(sku, units)| StockChange {
                     sku,
@@ -104,10 +100,12 @@ pub async fn record_shipment<S: Store + ?Sized>(
                     reserved: -units,
                 })
                 .collect();
+            let shipment_id = next.shipments[index].id.clone();
             let changes = ChangeSet {
                 events: vec![
-                    Envelope::for_order(EventType::OrderShipped, &next, now),
-                    Envelope::notice(Notice::Shipment, &next, now),
+                    Envelope::for_order(EventType::OrderShipped, &next, now)
+                        .about_shipment(&shipment_id),
+                    Envelope::notice(Notice::Shipment, &next, now).about_shipment(&shipment_id),
                 ],
                 stock,
                 ..ChangeSet::order_update(next.clone(), order.version)

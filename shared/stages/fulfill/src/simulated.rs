@@ -57,6 +57,7 @@ pub async fn ship_simulated<S: Store + ?Sized>(
     let shipment = ShipmentRequest {
         carrier: "SIM".into(),
         tracking_number: format!("SIM-{tail}"),
+        lines: None,
     };
     match record_shipment(store, &fulfillment, &shipment, Timestamp::now()).await {
         Ok(_) => Ok(()),

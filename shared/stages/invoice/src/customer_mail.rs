@@ -148,7 +148,17 @@ pub fn notice_email(
     let german = order.locale == Locale::De;
     let money = |m: i64| crate::email::money_in(order.locale, m, order.currency);
     let locale = if german { "de" } else { "en" };
-    let lines: Vec<Value> = order
+    // The parcel a shipment notice is about (the last one for a notice
+    // from before parcels were recorded).
+    let parcel = match &payload.shipment_id {
+        Some(sid) => order.shipments.iter().position(|s| &s.id == sid),
+        None => order.shipments.len().checked_sub(1),
+    }
+    .filter(|_| notice == Notice::Shipment);
+    // A shipment notice lists the parcel's goods at its invoice's amounts.
+    let priced = parcel.map(|i| order.parcel(i));
+    let shown = priced.as_ref().unwrap_or(order);
+    let lines: Vec<Value> = shown
         .lines
         .iter()
         .map(|l| {
@@ -185,12 +195,30 @@ pub fn notice_email(
         }
     });
     let fulfillment = order.fulfillment.as_ref();
-    let shipment = fulfillment.map(|f| {
-        let carrier = f.carrier.clone().unwrap_or_default();
-        let number = f.tracking_number.clone().unwrap_or_default();
+    let (carrier, number) = match parcel.map(|i| &order.shipments[i]) {
+        Some(s) => (Some(s.carrier.clone()), Some(s.tracking_number.clone())),
+        None => (
+            fulfillment.and_then(|f| f.carrier.clone()),
+            fulfillment.and_then(|f| f.tracking_number.clone()),
+        ),
+    };
+    // Whether more parcels follow this one: units ordered beyond those in
+    // it and the parcels before it.
+    let more_follow = parcel.is_some_and(|i| {
+        let sent: i64 = order.shipments[..=i]
+            .iter()
+            .flat_map(|s| &s.lines)
+            .map(|l| l.quantity)
+            .sum();
+        sent < order.lines.iter().map(|l| l.quantity).sum::<i64>()
+    });
+    let shipment = fulfillment.map(|_| {
+        let carrier = carrier.unwrap_or_default();
+        let number = number.unwrap_or_default();
         context! {
             tracking_url => tracking_url(&carrier, &number),
             carrier => carrier, tracking_number => number,
+            parcel => parcel.map(|i| i + 1), more_follow,
         }
     });
     let labels = if german {
@@ -198,7 +226,7 @@ pub fn notice_email(
     } else {
         context! { item => "Item", quantity => "Qty", amount => "Amount", shipping => "Shipping", discount => "Discount", total => "Total (VAT included)" }
     };
-    let discount = order.discount.as_ref().map_or(0, |d| d.amount);
+    let discount = shown.discount.as_ref().map_or(0, |d| d.amount);
     let paid = order.amount_paid();
     // The short pick a notice is about (1-based), else the last.
     let n = payload
@@ -227,9 +255,9 @@ pub fn notice_email(
         shop_address => format!("{}, {} {}", seller.street, seller.postal_code, seller.city),
         name => &order.customer.name,
         order_id => order.id.as_str(),
-        shipping => (order.shipping_price != 0).then(|| money(order.shipping_price)),
+        shipping => (shown.shipping_price != 0).then(|| money(shown.shipping_price)),
         discount => (discount != 0).then(|| money(discount)),
-        total => money(order.total),
+        total => money(shown.total),
         payment => payment_label(order.payment_method, order.locale),
         refund => (paid > 0).then(|| money(paid)),
         short,
@@ -258,8 +286,9 @@ pub fn notice_email(
     let id = match notice {
         Notice::Shipment => format!(
             "shipment-{}",
-            fulfillment
-                .map(|f| f.id.as_str().to_string())
+            parcel
+                .map(|i| order.shipments[i].id.clone())
+                .or_else(|| fulfillment.map(|f| f.id.to_string()))
                 .unwrap_or_else(|| order.id.to_string())
         ),
         Notice::Refund => format!("refund-{}-{}", order.id, payload.sequence.unwrap_or(1)),

@@ -18,7 +18,9 @@ pub use ubl::{render_ubl, CUSTOMIZATION_ID as XRECHNUNG_ID};
 use jiff::Timestamp;
 use oms_domain::collection::{business_date, due_date, CollectionPolicy};
 use oms_domain::event::{Envelope, EventType, Notice};
-use oms_domain::invoice::{build_credit_note, build_invoice, Invoice, Seller};
+use oms_domain::invoice::{
+    build_credit_note, build_invoice, build_parcel_invoice, Invoice, Seller,
+};
 use oms_domain::journal;
 use oms_domain::order::{Order, OrderStatus};
 use oms_domain::order_write::{next_version, update_order, OrderKey, Round};
@@ -103,7 +105,10 @@ where
 {
     let order = event.require_order()?;
     let issued = match event.event_type {
-        EventType::OrderShipped => issue_invoice(store, order, config, Timestamp::now()).await?,
+        EventType::OrderShipped => {
+            let shipment = event.payload.shipment_id.as_deref();
+            issue_invoice(store, order, shipment, config, Timestamp::now()).await?
+        }
         EventType::DunningNoticeDue => {
             let level = event
                 .payload
@@ -169,10 +174,13 @@ pub enum Issued {
     Before(InvoiceNumber),
 }
 
-/// Issues the order's invoice, or says which number it already has.
+/// Issues the invoice of a parcel (`shipment`) of the order, or says which
+/// number it already has. Without a shipment (an event from before orders
+/// shipped in parcels) the whole shipped order is invoiced as one.
 pub async fn issue_invoice<S: Store + ?Sized>(
     store: &S,
     id: &OrderId,
+    shipment: Option<&str>,
     config: &InvoiceConfig,
     now: Timestamp,
 ) -> Result<Issued, StageError> {
@@ -184,10 +192,30 @@ pub async fn issue_invoice<S: Store + ?Sized>(
         OrderKey::Id(id),
         move |order: Option<Order>| async move {
             let order = order.ok_or_else(|| unknown(id))?;
-            if let Some(number) = &order.invoice_number {
+            let parcel = match shipment {
+                Some(sid) => Some(
+                    order
+                        .shipments
+                        .iter()
+                        .position(|s| s.id == sid)
+                        .ok_or_else(|| {
+                            StageError::permanent(format!("order {id} has no shipment {sid}"))
+                        })?,
+                ),
+                None if order.shipments.is_empty() => None,
+                None => order
+                    .shipments
+                    .iter()
+                    .position(|s| s.invoice_number.is_none()),
+            };
+            let before = match parcel {
+                Some(i) => order.shipments[i].invoice_number.as_ref(),
+                None => order.invoice_number.as_ref(),
+            };
+            if let Some(number) = before {
                 return Ok(Round::Done(Issued::Before(number.clone())));
             }
-            if order.status != OrderStatus::Shipped {
+            if parcel.is_none() && order.status != OrderStatus::Shipped {
                 return Err(StageError::permanent(format!(
                     "order {id} is {}, not shipped",
                     order.status.as_str()
@@ -196,10 +224,19 @@ pub async fn issue_invoice<S: Store + ?Sized>(
             let issued = with_next_number(store, series, |sequence| {
                 let number = InvoiceNumber::new(year, sequence);
                 let mut next = next_version(&order);
-                next.due_date =
-                    due_date(order.payment_method, business_date(now), &config.collection);
-                let invoice = build_invoice(&next, number.clone(), now, seller.clone());
-                next.invoice_number = Some(number);
+                if next.due_date.is_none() {
+                    next.due_date =
+                        due_date(order.payment_method, business_date(now), &config.collection);
+                }
+                let invoice = match parcel {
+                    Some(i) => build_parcel_invoice(&next, i, number.clone(), now, seller.clone()),
+                    None => build_invoice(&next, number.clone(), now, seller.clone()),
+                };
+                if let Some(i) = parcel {
+                    next.shipments[i].invoice_number = Some(number.clone());
+                }
+                // The order names its first invoice (dunning, receivables).
+                next.invoice_number.get_or_insert(number);
                 next.note("invoiced", now);
                 let changes = ChangeSet {
                     journal: vec![journal::for_document(&invoice)],
@@ -248,10 +285,17 @@ pub async fn issue_credit_note<S: Store + ?Sized>(
             if let Some(number) = &order.returns[position].credit_note {
                 return Ok(Round::Done(Issued::Before(number.clone())));
             }
-            let corrects = order
-                .invoice_number
-                .clone()
-                .ok_or_else(|| StageError::transient(format!("order {id} is not invoiced yet")))?;
+            // The invoice of the parcel the (first) returned goods left in.
+            let sku = order.returns[position].lines.first().map(|l| &l.sku);
+            let corrects = match order
+                .shipments
+                .iter()
+                .find(|s| s.lines.iter().any(|l| Some(&l.sku) == sku))
+            {
+                Some(parcel) => parcel.invoice_number.clone(),
+                None => order.invoice_number.clone(),
+            }
+            .ok_or_else(|| StageError::transient(format!("order {id} is not invoiced yet")))?;
             let issued = with_next_number(store, series, |sequence| {
                 let number = InvoiceNumber::credit_note(year, sequence);
                 let note = build_credit_note(

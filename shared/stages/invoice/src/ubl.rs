@@ -424,6 +424,7 @@ mod tests {
             credited: 0,
             invoice_number: None,
             fulfillment: None,
+            shipments: Vec::new(),
             correlation_id: "c".into(),
             captured_at: at,
             timeline: vec![TimelineEntry {
