@@ -65,6 +65,13 @@ async fn parcels_are_shipped_and_invoiced(
     assert_eq!(first["lines"], json!([{"sku": "MUG", "quantity": 1}]));
     assert!(first["shipped_at"].is_string());
     assert_eq!(stock_of(h, "MUG").await, (9, 2), "one mug left on_hand");
+    // Partly shipped: too late to cancel (what cannot ship is a short pick).
+    let cancel = h
+        .storefront
+        .post(&format!("/v1/orders/{id}/cancel"), &Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(cancel.status, 409, "{}", cancel.body);
 
     // The same parcel again: nothing changes.
     let (status, again) = ship(h, &ful, "P-1", Some(json!([{"sku": "MUG", "quantity": 1}]))).await;

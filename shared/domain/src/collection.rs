@@ -249,12 +249,12 @@ impl Receivable {
     /// The order's entry, if it is invoiced and not fully paid.
     pub fn of(order: &Order) -> Option<Receivable> {
         let number = order.invoice_number.as_ref()?;
-        (order.amount_due() > 0).then(|| Receivable {
+        (order.receivable() > 0).then(|| Receivable {
             order_id: order.id.clone(),
             currency: order.currency.to_string(),
             invoice_number: Some(number.to_string()),
             due_date: order.due_date,
-            amount_due: order.amount_due(),
+            amount_due: order.receivable(),
             invoice_due: order.invoice_due(),
             dunning_level: order.dunning.level,
             dunning_blocked: order.dunning.blocked,

@@ -438,9 +438,29 @@ impl Order {
         self.total - self.credited
     }
 
-    /// What is still open of the invoice itself; dunning stops at zero.
+    /// What the invoices issued so far come to: the total, except while
+    /// the order is partly shipped (then its invoiced parcels).
+    pub fn invoiced_total(&self) -> i64 {
+        if self.status != OrderStatus::PartiallyShipped {
+            return self.total;
+        }
+        (0..self.shipments.len())
+            .filter(|i| self.shipments[*i].invoice_number.is_some())
+            .map(|i| self.parcel(i).total)
+            .sum()
+    }
+
+    /// What is still open of the invoices themselves; dunning stops at zero.
     pub fn invoice_due(&self) -> i64 {
-        (self.invoiced_owed() - self.amount_paid()).max(0)
+        (self.invoiced_total() - self.credited - self.amount_paid()).max(0)
+    }
+
+    /// What is open on the invoices issued, dunning charges included: what
+    /// receivables list (goods not yet shipped are not receivable yet).
+    pub fn receivable(&self) -> i64 {
+        (self.invoiced_total() - self.credited + self.dunning.fees + self.dunning.interest
+            - self.amount_paid())
+        .max(0)
     }
 
     pub fn amount_due(&self) -> i64 {

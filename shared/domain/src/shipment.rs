@@ -518,6 +518,19 @@ mod tests {
         assert_eq!(inv[0].total, o.total);
     }
 
+    #[test]
+    fn only_invoiced_parcels_are_receivable_while_the_order_is_partly_shipped() {
+        let mut o = handed_off();
+        o.ship(parcel("P1", Some(vec![line("MUG-BLUE", 1)])), at())
+            .unwrap();
+        assert_eq!(o.receivable(), 0, "not invoiced yet");
+        o.shipments[0].invoice_number = Some(InvoiceNumber::new(2026, 1));
+        assert_eq!(o.receivable(), 1299 + 495 - 95);
+        assert_eq!(o.invoice_due(), 1299 + 495 - 95);
+        o.ship(parcel("P2", None), at()).unwrap();
+        assert_eq!(o.receivable(), o.total, "shipped: the whole order");
+    }
+
     /// An order of 1 to 5 lines at random prices and rates, with a random
     /// discount and shipping price.
     fn any_order() -> impl Strategy<Value = Order> {
