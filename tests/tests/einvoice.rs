@@ -117,6 +117,8 @@ fn mix() -> Vec<Invoice> {
                         restocked: true,
                         at: shipped,
                         credit_note: None,
+                        credit: None,
+                        exchange: None,
                     };
                     o.returns.push(ret.clone());
                     out.push(build_credit_note(

@@ -197,7 +197,7 @@ pub fn next_step(order: &Order, today: Date, policy: &CollectionPolicy) -> Optio
 /// The due date of an invoice issued on `issued` under `policy`, for the
 /// orders that have terms (`invoice`); others are paid at checkout or before.
 pub fn due_date(method: PaymentMethod, issued: Date, policy: &CollectionPolicy) -> Option<Date> {
-    (method == PaymentMethod::Invoice)
+    matches!(method, PaymentMethod::Invoice | PaymentMethod::Exchange)
         .then(|| {
             issued
                 .checked_add(jiff::Span::new().days(policy.payment_terms_days))

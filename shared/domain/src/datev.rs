@@ -432,6 +432,8 @@ mod tests {
             restocked: true,
             at: issued,
             credit_note: None,
+            credit: None,
+            exchange: None,
         };
         let credit = build_credit_note(
             &order,

@@ -350,6 +350,36 @@ pub fn build_credit_note(
     issued_at: Timestamp,
     seller: Seller,
 ) -> Invoice {
+    let this = returned_lines(order, ret);
+    let this_gross: i64 = this.iter().map(OrderLine::gross).sum();
+    // The amount fixed when the return was recorded (older returns: now).
+    let share = this_gross - ret.credit.unwrap_or_else(|| credit_amount(order, ret));
+
+    let mut credited = order.clone();
+    credited.lines = this;
+    credited.shipping_price = 0;
+    credited.discount = (share > 0).then(|| crate::order::Discount {
+        code: order.discount.as_ref().and_then(|d| d.code.clone()),
+        amount: share,
+    });
+    credited.total = this_gross - share;
+    credited.ledger = Default::default();
+    credited.credited = 0;
+    credited.dunning = Default::default();
+    credited.shipments = Vec::new();
+    let mut note = build_invoice(&credited, number, issued_at, seller);
+    note.kind = DocumentKind::CreditNote {
+        corrects,
+        return_id: ret.id.clone(),
+    };
+    note.due_date = None;
+    note.payment_reference = None;
+    note
+}
+
+/// What return `ret` (one of `order.returns`) is credited: the goods at
+/// their gross price less their share of the order's discount.
+pub fn credit_amount(order: &Order, ret: &Return) -> i64 {
     let goods: i64 = order.lines.iter().map(OrderLine::gross).sum();
     let discount = order.discount.as_ref().map_or(0, |d| d.amount);
     let upto = order
@@ -375,26 +405,7 @@ pub fn build_credit_note(
     let this = returned_lines(order, ret);
     let this_gross: i64 = this.iter().map(OrderLine::gross).sum();
     let share = share_upto(before + this_gross) - share_upto(before);
-
-    let mut credited = order.clone();
-    credited.lines = this;
-    credited.shipping_price = 0;
-    credited.discount = (share > 0).then(|| crate::order::Discount {
-        code: order.discount.as_ref().and_then(|d| d.code.clone()),
-        amount: share,
-    });
-    credited.total = this_gross - share;
-    credited.ledger = Default::default();
-    credited.credited = 0;
-    credited.dunning = Default::default();
-    let mut note = build_invoice(&credited, number, issued_at, seller);
-    note.kind = DocumentKind::CreditNote {
-        corrects,
-        return_id: ret.id.clone(),
-    };
-    note.due_date = None;
-    note.payment_reference = None;
-    note
+    this_gross - share
 }
 
 /// A seller to build tests and benchmarks on (with IBAN and contact).
@@ -610,6 +621,8 @@ pub(crate) mod tests {
             restocked: true,
             at: o.captured_at,
             credit_note: None,
+            credit: None,
+            exchange: None,
         };
         o.returns = vec![ret("R1"), ret("R2")];
         let first = build_credit_note(

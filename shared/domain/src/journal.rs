@@ -440,6 +440,8 @@ mod properties {
                 restocked: true,
                 at: o.captured_at,
                 credit_note: None,
+                credit: None,
+                exchange: None,
             };
             o.returns.push(ret.clone());
             let note = build_credit_note(&o, &ret, InvoiceNumber::new(2026, 1), InvoiceNumber::credit_note(2026, 1), o.captured_at, seller());

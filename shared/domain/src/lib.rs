@@ -9,6 +9,7 @@ pub mod collection;
 pub mod datev;
 pub mod error;
 pub mod event;
+pub mod exchange;
 pub mod ids;
 pub mod invoice;
 pub mod journal;

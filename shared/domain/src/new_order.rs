@@ -155,6 +155,12 @@ impl OrderRequest {
                 ));
             }
         }
+        if self.payment_method == Some(PaymentMethod::Exchange) {
+            return Err(FieldError::new(
+                "payment_method",
+                "`exchange` is for replacement orders, which a return with `exchange` creates",
+            ));
+        }
         required_text("customer.name", &self.customer.name, 200)?;
         let email = self.customer.email.trim();
         if email.len() > 254
@@ -321,6 +327,7 @@ impl ValidOrder {
             invoice_number: None,
             fulfillment: None,
             shipments: Vec::new(),
+            exchange_for: None,
             correlation_id,
             captured_at: now,
             timeline: vec![TimelineEntry {

@@ -85,6 +85,10 @@ pub enum PaymentMethod {
     Paypal,
     Invoice,
     BankTransfer,
+    /// A replacement order of an exchange, paid by the return's credit
+    /// (what the credit does not cover is due by transfer, like an invoice).
+    /// Not accepted at capture.
+    Exchange,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -244,6 +248,9 @@ pub struct Order {
     /// member state: every line at 0 % VAT (category K).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub intra_community_supply: bool,
+    /// The order whose return this order replaces (an exchange).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange_for: Option<OrderId>,
 }
 
 /// Where collecting an overdue invoice stands.
@@ -293,6 +300,12 @@ pub struct Return {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub credit_note: Option<InvoiceNumber>,
+    /// What it is credited (the credit note's amount), fixed when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit: Option<i64>,
+    /// Goods the customer gets instead, as a replacement order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<crate::exchange::Exchange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -419,7 +432,7 @@ impl Order {
     pub fn pays_by_transfer(&self) -> bool {
         matches!(
             self.payment_method,
-            PaymentMethod::BankTransfer | PaymentMethod::Invoice
+            PaymentMethod::BankTransfer | PaymentMethod::Invoice | PaymentMethod::Exchange
         )
     }
 
@@ -543,6 +556,7 @@ pub mod fixtures {
             due_date: None,
             dunning: Dunning::default(),
             intra_community_supply: false,
+            exchange_for: None,
         }
     }
 }
@@ -637,6 +651,8 @@ pub(crate) mod tests {
             restocked,
             at: "2026-11-27T10:00:00Z".parse().unwrap(),
             credit_note: None,
+            credit: None,
+            exchange: None,
         }
     }
 

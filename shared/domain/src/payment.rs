@@ -33,6 +33,11 @@ pub struct PaymentLedger {
     /// Money taken back by disputes (chargebacks) and given back, by dispute id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub disputes: BTreeMap<String, DisputeEntry>,
+    /// Credit moved between orders by exchanges, by return id: given to a
+    /// replacement order (negative, on the original) or paying it
+    /// (positive, on the replacement).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub exchanged: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +88,7 @@ impl PaymentLedger {
 
     pub fn net_paid(&self) -> i64 {
         self.received - self.refunded() - self.disputed_amount()
+            + self.exchanged.values().sum::<i64>()
     }
 
     pub fn status(&self, total: i64) -> PaymentStatus {

@@ -95,6 +95,8 @@ pub struct OrderView {
     /// A tax-free intra-community supply (a business of another EU member
     /// state, goods going there): every line at 0 % VAT.
     pub intra_community_supply: bool,
+    /// The order whose return this replacement order is for (an exchange).
+    pub exchange_for: Option<String>,
     pub fulfillments: Vec<FulfillmentView>,
     /// Each parcel shipped, with its invoice once issued.
     pub shipments: Vec<ShipmentView>,
@@ -137,6 +139,7 @@ impl From<&Order> for OrderView {
             locale: o.locale,
             buyer_reference: o.buyer_reference.clone(),
             intra_community_supply: o.intra_community_supply,
+            exchange_for: o.exchange_for.as_ref().map(|id| id.to_string()),
             fulfillments: o
                 .fulfillment
                 .iter()

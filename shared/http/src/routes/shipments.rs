@@ -78,29 +78,44 @@ pub async fn post_shipment(
 /// same `return_id` is harmless.
 #[utoipa::path(post, path = "/v1/fulfillments/{id}/returns", tag = "warehouse", request_body = ReturnRequest,
     params(("id" = String, Path)),
-    responses((status = 200, body = OrderView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = ReturnAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "not shipped, or the return id was used with other lines"),
-        (status = 422, body = ErrorBody, description = "a SKU the order lacks, or more than was shipped")),
+        (status = 422, body = ErrorBody, description = "a SKU the order lacks, more than was shipped, or an unknown replacement SKU")),
     security(("bearer" = [])))]
 pub async fn post_return(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<OrderView>, ApiError> {
+) -> Result<Json<ReturnAnswer>, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Warehouse])?;
     let request: ReturnRequest = read_report(body, ReturnRequest::validate).await?;
-    answer(
-        record_return(
-            state.store.as_ref(),
-            &FulfillmentId(id),
-            &request,
-            Timestamp::now(),
-        )
-        .await,
-        "return",
+    let result = record_return(
+        state.store.as_ref(),
+        &FulfillmentId(id),
+        &request,
+        Timestamp::now(),
     )
+    .await;
+    let replacement_order_id = result.as_ref().ok().and_then(|o| {
+        let r = o.returns.iter().find(|r| r.id == request.return_id)?;
+        Some(r.exchange.as_ref()?.replacement_order_id.to_string())
+    });
+    let Json(order) = answer(result, "return")?;
+    Ok(Json(ReturnAnswer {
+        order,
+        replacement_order_id,
+    }))
+}
+
+/// The order after a return, and the replacement order of an exchange.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReturnAnswer {
+    #[serde(flatten)]
+    pub order: OrderView,
+    /// The replacement order an exchange captured; null without one.
+    pub replacement_order_id: Option<String>,
 }
 
 /// The warehouse reports units it cannot ship: they are cut from the order

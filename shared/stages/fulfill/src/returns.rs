@@ -4,10 +4,13 @@
 
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType, Payload};
+use oms_domain::exchange::{self, ExchangeLine};
+use oms_domain::invoice::credit_amount;
+use oms_domain::new_order::{MAX_QUANTITY, MAX_UNIT_PRICE};
 use oms_domain::order::{Order, Return, ReturnError, ReturnLine, ReturnOutcome};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
-use oms_domain::ports::{ChangeSet, CommitError, StockChange, Store};
-use oms_domain::{FieldError, FulfillmentId};
+use oms_domain::ports::{ChangeSet, CommitError, OrderWrite, StockChange, Store};
+use oms_domain::{FieldError, FulfillmentId, OrderId, Sku};
 
 use crate::FulfillmentError;
 use serde::Deserialize;
@@ -23,6 +26,11 @@ pub struct ReturnRequest {
     /// Whether the units go back into stock (default) or are written off.
     #[serde(default)]
     pub restock: Option<bool>,
+    /// Goods the customer gets instead: a replacement order, paid by the
+    /// return's credit.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 100)]
+    pub exchange: Option<Vec<ExchangeLine>>,
 }
 
 impl ReturnRequest {
@@ -34,7 +42,32 @@ impl ReturnRequest {
                 "return_id must be 1 to 64 visible ASCII characters",
             ));
         }
-        validate_lines(&self.lines, "a return")
+        validate_lines(&self.lines, "a return")?;
+        if let Some(exchange) = &self.exchange {
+            if exchange.is_empty() || exchange.len() > 100 {
+                return Err(FieldError::new(
+                    "exchange",
+                    "an exchange has 1 to 100 lines",
+                ));
+            }
+            for (i, l) in exchange.iter().enumerate() {
+                if !(1..=MAX_QUANTITY).contains(&l.quantity) {
+                    return Err(FieldError::new(
+                        format!("exchange[{i}].quantity"),
+                        format!("quantity must be at least 1 and at most {MAX_QUANTITY}"),
+                    ));
+                }
+                if l.unit_price
+                    .is_some_and(|p| !(0..=MAX_UNIT_PRICE).contains(&p))
+                {
+                    return Err(FieldError::new(
+                        format!("exchange[{i}].unit_price"),
+                        format!("unit_price must be an integer from 0 to {MAX_UNIT_PRICE} (minor units)"),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -58,16 +91,36 @@ pub(crate) fn validate_lines(lines: &[ReturnLine], what: &str) -> Result<(), Fie
     Ok(())
 }
 
+/// Records a return: restocked units are in `on_hand` again, the return's
+/// credit is fixed and `OrderReturned` asks for the credit note, all in one
+/// write. With an exchange, the replacement order is then captured (its
+/// reservation and hand-off follow through the queues). Should the process
+/// stop between the two writes, the warehouse's retry (it got no answer)
+/// finds the return recorded and captures the replacement then.
 pub async fn record_return<S: Store + ?Sized>(
     store: &S,
     id: &FulfillmentId,
     request: &ReturnRequest,
     now: Timestamp,
 ) -> Result<Order, FulfillmentError> {
-    update_order(
-        store,
-        OrderKey::Fulfillment(id),
-        move |order: Option<Order>| async move {
+    let catalogue = match &request.exchange {
+        Some(lines) => {
+            let skus: Vec<Sku> = lines.iter().map(|l| l.sku.clone()).collect();
+            let catalogue = store.skus(&skus).await?;
+            if let Some(i) = lines.iter().position(|l| !catalogue.contains_key(&l.sku)) {
+                return Err(FulfillmentError::Unprocessable(FieldError::new(
+                    format!("exchange[{i}].sku"),
+                    format!("unknown SKU `{}`", lines[i].sku),
+                )));
+            }
+            catalogue
+        }
+        None => Default::default(),
+    };
+    let replacement_id = OrderId::generate();
+    let order = update_order(store, OrderKey::Fulfillment(id), |order: Option<Order>| {
+        let (catalogue, replacement_id) = (&catalogue, replacement_id.clone());
+        async move {
             let order = order.ok_or_else(|| FulfillmentError::NotFound(id.clone()))?;
             let mut next = next_version(&order);
             let r = Return {
@@ -76,9 +129,23 @@ pub async fn record_return<S: Store + ?Sized>(
                 restocked: request.restock.unwrap_or(true),
                 at: now,
                 credit_note: None,
+                credit: None,
+                exchange: None,
             };
             let units = match next.record_return(r) {
-                Ok(ReturnOutcome::Repeated) => return Ok(Round::Done(order)),
+                Ok(ReturnOutcome::Repeated) => {
+                    let before = order.returns.iter().find(|r| r.id == request.return_id);
+                    let asked = before
+                        .and_then(|r| r.exchange.as_ref())
+                        .map(|e| &e.requested);
+                    if asked != request.exchange.as_ref() {
+                        return Err(FulfillmentError::Conflict(format!(
+                            "return {} was reported before with another exchange",
+                            request.return_id
+                        )));
+                    }
+                    return Ok(Round::Done(order));
+                }
                 Ok(ReturnOutcome::Recorded(units)) => units,
                 Err(ReturnError::NotShipped(status)) => {
                     return Err(FulfillmentError::Conflict(format!(
@@ -95,6 +162,13 @@ pub async fn record_return<S: Store + ?Sized>(
                     return Err(FulfillmentError::Unprocessable(f))
                 }
             };
+            let credit = credit_amount(&next, next.returns.last().expect("just recorded"));
+            next.returns.last_mut().expect("just recorded").credit = Some(credit);
+            next.credited += credit;
+            if let Some(asked) = &request.exchange {
+                exchange::record(&mut next, asked, catalogue, replacement_id)
+                    .map_err(FulfillmentError::Unprocessable)?;
+            }
             let stock = units
                 .into_iter()
                 .map(|(sku, n)| StockChange {
@@ -119,7 +193,46 @@ pub async fn record_return<S: Store + ?Sized>(
                 Err(CommitError::Conflict(c)) => Err(FulfillmentError::Conflict(c.to_string())),
                 Err(CommitError::Store(e)) => Err(e.into()),
             }
-        },
-    )
-    .await
+        }
+    })
+    .await?;
+    capture_replacement(store, &order, &request.return_id, now).await?;
+    Ok(order)
+}
+
+/// Captures the replacement order of an exchange unless it exists.
+async fn capture_replacement<S: Store + ?Sized>(
+    store: &S,
+    order: &Order,
+    return_id: &str,
+    now: Timestamp,
+) -> Result<(), FulfillmentError> {
+    let Some(replacement) = order
+        .returns
+        .iter()
+        .find(|r| r.id == return_id)
+        .and_then(|r| exchange::replacement(order, r, now))
+    else {
+        return Ok(());
+    };
+    if store.order(&replacement.id).await?.is_some() {
+        return Ok(());
+    }
+    let changes = ChangeSet {
+        events: vec![Envelope::for_order(
+            EventType::OrderCaptured,
+            &replacement,
+            now,
+        )],
+        order: Some(OrderWrite {
+            order: replacement,
+            expected_version: None,
+        }),
+        ..ChangeSet::default()
+    };
+    match store.commit(changes).await {
+        // Captured meanwhile by a concurrent repeat of the report.
+        Ok(()) | Err(CommitError::Conflict(_)) => Ok(()),
+        Err(CommitError::Store(e)) => Err(e.into()),
+    }
 }

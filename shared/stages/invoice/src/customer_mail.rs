@@ -135,6 +135,8 @@ fn payment_label(method: PaymentMethod, locale: Locale) -> &'static str {
         (PaymentMethod::Invoice, Locale::En) => "Invoice",
         (PaymentMethod::BankTransfer, Locale::De) => "Vorkasse (Überweisung)",
         (PaymentMethod::BankTransfer, Locale::En) => "Bank transfer in advance",
+        (PaymentMethod::Exchange, Locale::De) => "Umtausch (mit Ihrer Gutschrift verrechnet)",
+        (PaymentMethod::Exchange, Locale::En) => "Exchange (settled with your credit)",
     }
 }
 

@@ -307,7 +307,10 @@ pub async fn issue_credit_note<S: Store + ?Sized>(
                     seller.clone(),
                 );
                 let mut next = next_version(&order);
-                next.credited += note.total;
+                // Returns recorded since credits are fixed count already.
+                if order.returns[position].credit.is_none() {
+                    next.credited += note.total;
+                }
                 next.returns[position].credit_note = Some(number);
                 next.note("credited", now);
                 let changes = ChangeSet {

@@ -57,11 +57,17 @@ pub const PROFILE_ID: &str = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0";
 /// card's number, which the shop never sees); transfers are SEPA credit
 /// transfers (58) to the seller's IBAN, or 1 (not defined) without one, and
 /// so are refunds by credit note, which go back the way the money came.
+/// An exchange's replacement is paid by the credit note; a difference is
+/// due by transfer like an invoice.
 pub fn payment_means_code(method: PaymentMethod, has_iban: bool) -> &'static str {
     match method {
         PaymentMethod::Card | PaymentMethod::Paypal => "68",
-        PaymentMethod::Invoice | PaymentMethod::BankTransfer if has_iban => "58",
-        PaymentMethod::Invoice | PaymentMethod::BankTransfer => "1",
+        PaymentMethod::Invoice | PaymentMethod::BankTransfer | PaymentMethod::Exchange
+            if has_iban =>
+        {
+            "58"
+        }
+        PaymentMethod::Invoice | PaymentMethod::BankTransfer | PaymentMethod::Exchange => "1",
     }
 }
 
@@ -425,6 +431,7 @@ mod tests {
             invoice_number: None,
             fulfillment: None,
             shipments: Vec::new(),
+            exchange_for: None,
             correlation_id: "c".into(),
             captured_at: at,
             timeline: vec![TimelineEntry {
@@ -538,6 +545,8 @@ mod tests {
             restocked: true,
             at,
             credit_note: None,
+            credit: None,
+            exchange: None,
         };
         order_like.returns = vec![ret.clone()];
         let note = build_credit_note(

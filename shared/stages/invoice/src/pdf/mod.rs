@@ -115,6 +115,7 @@ fn payment_method(method: PaymentMethod) -> &'static str {
         PaymentMethod::Paypal => "PayPal",
         PaymentMethod::Invoice => "Invoice (pay by transfer)",
         PaymentMethod::BankTransfer => "Bank transfer (prepaid)",
+        PaymentMethod::Exchange => "Exchange (settled with the credit note)",
     }
 }
 

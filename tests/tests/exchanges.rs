@@ -1,0 +1,250 @@
+//! Exchanges on both backends: a return with replacement goods books the
+//! return (stock back, credit note) and captures, reserves, hands off and
+//! invoices a replacement order paid by the credit. Even exchange: nothing
+//! to pay; dearer: the difference is due on the replacement; cheaper: the
+//! rest of the credit stays on the original order (overpaid, refund due).
+//! An unknown replacement SKU books nothing; a repeated return changes
+//! nothing.
+
+use oms_tests::*;
+use serde_json::{json, Value};
+
+async fn post(h: &Harness, path: &str, body: Value) -> (u16, Value) {
+    let a = h.warehouse.post(path, &body).await.unwrap();
+    (a.status, a.body)
+}
+
+/// A paid order of `qty` shirts at 20.00 (4.95 shipping, 1.00 off),
+/// shipped; returns its id and fulfillment id.
+async fn shipped(h: &Harness, key: &str, qty: i64) -> (String, String) {
+    let id = h.place(key, &[("SHIRT-M", qty, 2000)]).await;
+    let total = qty * 2000 + 495 - 100;
+    let pay = h
+        .admin
+        .pay(&format!("evt_{key}"), &id, total, "eur")
+        .await
+        .unwrap();
+    assert_eq!(pay.status, 200, "{}", pay.body);
+    let o = h.wait_status(&id, "handed_off").await;
+    let ful = o["fulfillments"][0]["id"].as_str().unwrap().to_string();
+    let (status, o) = post(
+        h,
+        &format!("/v1/fulfillments/{ful}/shipments"),
+        json!({"carrier": "DHL", "tracking_number": format!("T-{key}")}),
+    )
+    .await;
+    assert_eq!(status, 200, "{o}");
+    (id, ful)
+}
+
+/// Ships the replacement as the warehouse would, and returns its invoice.
+async fn ship_replacement(h: &Harness, id: &str) -> Value {
+    let o = h.wait_status(id, "handed_off").await;
+    let ful = o["fulfillments"][0]["id"].as_str().unwrap().to_string();
+    let (status, o) = post(
+        h,
+        &format!("/v1/fulfillments/{ful}/shipments"),
+        json!({"carrier": "GLS", "tracking_number": format!("X-{}", &id[4..])}),
+    )
+    .await;
+    assert_eq!(status, 200, "{o}");
+    let o = h.wait(id, |o| o["invoice_number"].is_string()).await;
+    let number = o["invoice_number"].as_str().unwrap();
+    h.storefront
+        .get(&format!("/v1/invoices/{number}"))
+        .await
+        .unwrap()
+        .body
+}
+
+async fn credit_note_of(h: &Harness, id: &str) -> Value {
+    let o = h
+        .wait(id, |o| o["returns"][0]["credit_note"].is_string())
+        .await;
+    let number = o["returns"][0]["credit_note"].as_str().unwrap();
+    h.storefront
+        .get(&format!("/v1/invoices/{number}"))
+        .await
+        .unwrap()
+        .body
+}
+
+async fn exchanges_settle_the_difference(h: &Harness) {
+    for (sku, rate) in [
+        ("SHIRT-M", "19"),
+        ("SHIRT-L", "19"),
+        ("COAT", "19"),
+        ("SCARF", "7"),
+    ] {
+        h.stock(sku, rate, 10).await;
+    }
+    let (even, even_ful) = shipped(h, "ex-even", 2).await;
+    let (dearer, dearer_ful) = shipped(h, "ex-dearer", 1).await;
+    let (cheaper, cheaper_ful) = shipped(h, "ex-cheaper", 1).await;
+
+    // An unknown replacement SKU: 422 naming it, nothing booked.
+    let (status, body) = post(
+        h,
+        &format!("/v1/fulfillments/{even_ful}/returns"),
+        json!({"return_id": "RMA-0", "lines": [{"sku": "SHIRT-M", "quantity": 1}],
+               "exchange": [{"sku": "HAT", "quantity": 1}]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "exchange[0].sku");
+    let o = h.order(&even).await;
+    assert_eq!(o["returns"], json!([]), "no return, no credit note");
+    assert_eq!(h.sku("SHIRT-M").await["on_hand"], 6, "stock unchanged");
+
+    // Even: one shirt in M for one in L. Credited 20.00 less its half of
+    // the discount (0.50): the replacement costs exactly 19.50, paid by it.
+    let even_return = json!({"return_id": "RMA-1", "lines": [{"sku": "SHIRT-M", "quantity": 1}],
+                             "exchange": [{"sku": "SHIRT-L", "quantity": 1}]});
+    let (status, answer) = post(
+        h,
+        &format!("/v1/fulfillments/{even_ful}/returns"),
+        even_return.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let replacement = answer["replacement_order_id"].as_str().unwrap().to_string();
+    assert_eq!(answer["id"], even.as_str());
+    assert_eq!(answer["amount_credited"], 1950);
+    assert_eq!(
+        answer["payment_status"], "paid",
+        "the credit went to the replacement"
+    );
+    assert_eq!(
+        h.sku("SHIRT-M").await["on_hand"],
+        7,
+        "back in stock at once"
+    );
+    let r = h.order(&replacement).await;
+    assert_eq!(r["exchange_for"], even.as_str());
+    assert_eq!(r["payment_method"], "exchange");
+    assert_eq!(r["shipping_price"], 0);
+    assert_eq!(r["lines"][0]["sku"], "SHIRT-L");
+    assert_eq!(
+        (
+            r["total"].clone(),
+            r["amount_paid"].clone(),
+            r["amount_due"].clone()
+        ),
+        (json!(1950), json!(1950), json!(0))
+    );
+    assert_eq!(r["customer"], h.order(&even).await["customer"]);
+    // The same report again: the same replacement, nothing new.
+    let (status, again) = post(
+        h,
+        &format!("/v1/fulfillments/{even_ful}/returns"),
+        even_return,
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["replacement_order_id"], replacement.as_str());
+    let (status, _) = post(
+        h,
+        &format!("/v1/fulfillments/{even_ful}/returns"),
+        json!({"return_id": "RMA-1", "lines": [{"sku": "SHIRT-M", "quantity": 1}],
+               "exchange": [{"sku": "COAT", "quantity": 1}]}),
+    )
+    .await;
+    assert_eq!(status, 409, "the same return id with another exchange");
+    assert_eq!(h.sku("SHIRT-M").await["on_hand"], 7, "restocked once");
+    let note = credit_note_of(h, &even).await;
+    assert_eq!(note["total"], 1950);
+    // The replacement is reserved, handed off, shipped and invoiced, paid.
+    let invoice = ship_replacement(h, &replacement).await;
+    assert_eq!(
+        (
+            invoice["total"].clone(),
+            invoice["amount_paid"].clone(),
+            invoice["amount_due"].clone()
+        ),
+        (json!(1950), json!(1950), json!(0))
+    );
+    assert_eq!(invoice["shipping"], 0);
+    assert_eq!(h.sku("SHIRT-L").await["on_hand"], 9);
+
+    // Dearer: the shirt (credited 19.00) for a coat at 50.00: 31.00 due.
+    let (status, answer) = post(
+        h,
+        &format!("/v1/fulfillments/{dearer_ful}/returns"),
+        json!({"return_id": "RMA-2", "lines": [{"sku": "SHIRT-M", "quantity": 1}],
+               "exchange": [{"sku": "COAT", "quantity": 1, "unit_price": 5000}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["payment_status"], "paid");
+    let r = answer["replacement_order_id"].as_str().unwrap().to_string();
+    let o = h.order(&r).await;
+    assert_eq!(
+        (
+            o["total"].clone(),
+            o["amount_paid"].clone(),
+            o["amount_due"].clone()
+        ),
+        (json!(5000), json!(1900), json!(3100))
+    );
+    assert_eq!(o["payment_status"], "partially_paid");
+    let invoice = ship_replacement(h, &r).await;
+    assert_eq!(
+        (
+            invoice["amount_paid"].clone(),
+            invoice["amount_due"].clone()
+        ),
+        (json!(1900), json!(3100)),
+        "the customer pays the difference"
+    );
+    assert!(
+        invoice["payment_reference"].is_string(),
+        "to pay it by transfer"
+    );
+
+    // Cheaper: the shirt (credited 19.00) for a scarf at 5.00: 14.00 back.
+    let (status, answer) = post(
+        h,
+        &format!("/v1/fulfillments/{cheaper_ful}/returns"),
+        json!({"return_id": "RMA-3", "lines": [{"sku": "SHIRT-M", "quantity": 1}],
+               "exchange": [{"sku": "SCARF", "quantity": 1, "unit_price": 500}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["payment_status"], "overpaid",
+        "a refund of 14.00 is due"
+    );
+    assert_eq!(answer["amount_paid"], 2395 - 500);
+    assert_eq!(
+        answer["amount_paid"].as_i64().unwrap() - (2395 - 1900),
+        1400
+    );
+    let r = answer["replacement_order_id"].as_str().unwrap().to_string();
+    let o = h.order(&r).await;
+    assert_eq!(
+        (
+            o["total"].clone(),
+            o["amount_due"].clone(),
+            o["payment_status"].clone()
+        ),
+        (json!(500), json!(0), json!("paid"))
+    );
+    let invoice = ship_replacement(h, &r).await;
+    assert_eq!(invoice["amount_due"], 0);
+    assert_eq!(invoice["lines"][0]["tax_rate"], "7");
+    let _ = (dearer, cheaper);
+}
+
+#[tokio::test]
+async fn exchanges_settle_the_difference_embedded() {
+    let wh = FakeWarehouse::start(0).await;
+    let h = Harness::with_warehouse(&wh).await;
+    exchanges_settle_the_difference(&h).await;
+}
+
+#[tokio::test]
+async fn exchanges_settle_the_difference_on_aws() {
+    let wh = FakeWarehouse::start(0).await;
+    let (h, _env) = Harness::aws_with_warehouse(&wh).await;
+    exchanges_settle_the_difference(&h).await;
+}
