@@ -182,6 +182,15 @@ async fn parcels_are_shipped_and_invoiced(
         "the order names its first invoice"
     );
     assert_eq!(o["payment_status"], "paid");
+    // The report's lead time per parcel counts the three parcels; the
+    // last is the order's own shipment.
+    let report = h.admin.get("/v1/reports/daily").await.unwrap().body;
+    let (order, parcels) = (
+        &report["order_lead_time_seconds"],
+        &report["order_lead_time_by_parcel"],
+    );
+    assert_eq!(parcels["max"], order["max"], "{report}");
+    assert!(parcels["p50"].as_f64().unwrap() <= order["p50"].as_f64().unwrap());
     let ids = o["shipments"]
         .as_array()
         .unwrap()

@@ -73,6 +73,14 @@ pub struct StoredPaymentEvent {
     pub received_at: Timestamp,
 }
 
+/// When a parcel shipped, and how long after its order's capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParcelFact {
+    pub shipment_id: String,
+    pub shipped_at: Timestamp,
+    pub lead_ms: i64,
+}
+
 /// A booked amount: receipts positive, refunds negative.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
@@ -114,6 +122,10 @@ pub struct ChangeSet {
     pub bank_transaction: Option<BankTransactionWrite>,
     /// Journal entries the change books (an id written before is kept as it was).
     pub journal: Vec<JournalEntry>,
+    /// A parcel that left while units of its order stay open, for the lead
+    /// time per parcel (the parcel completing an order is the order's own
+    /// shipment in the report).
+    pub parcel: Option<ParcelFact>,
     /// Published after the change is durable, at least once.
     pub events: Vec<Envelope>,
 }

@@ -61,6 +61,9 @@ pub struct DailyReport {
     pub order_lead_time_seconds: Option<LeadTime>,
     /// The same by step: capture → reserved → handed off → shipped.
     pub order_lead_time_by_step: LeadTimeBySteps,
+    /// Capture to each parcel shipped that day (an order in one parcel
+    /// counts once, an order in three parcels three times); null if none.
+    pub order_lead_time_by_parcel: Option<LeadTime>,
 }
 
 /// Raw figures a store gathers for one day; [`DailyFacts::into_report`] shapes them.
@@ -77,6 +80,9 @@ pub struct DailyFacts {
     pub payment_mismatches: u64,
     /// The steps of each order shipped that day.
     pub lead_times: Vec<StepTimes>,
+    /// Capture to shipment (ms) of each parcel shipped that day that left
+    /// units of its order open (the completing parcels are `lead_times`).
+    pub partial_parcels: Vec<i64>,
 }
 
 impl DailyFacts {
@@ -96,6 +102,13 @@ impl DailyFacts {
                 self.lead_times
                     .iter()
                     .map(|t| t.shipped - t.captured)
+                    .collect(),
+            ),
+            order_lead_time_by_parcel: lead_time(
+                self.lead_times
+                    .iter()
+                    .map(|t| t.shipped - t.captured)
+                    .chain(self.partial_parcels.iter().copied())
                     .collect(),
             ),
             order_lead_time_by_step: LeadTimeBySteps {
@@ -174,6 +187,32 @@ mod tests {
             json, r#"{"p50":1.5,"p95":2,"max":2}"#,
             "whole seconds stay integers"
         );
+    }
+
+    #[test]
+    fn each_parcel_counts_once() {
+        // One order in one parcel (10 s), one in three: two partial
+        // parcels (2 s, 5 s) and the completing one (8 s).
+        let order = |shipped| StepTimes {
+            captured: 0,
+            shipped,
+            ..StepTimes::default()
+        };
+        let facts = DailyFacts {
+            lead_times: vec![order(10_000), order(8_000)],
+            partial_parcels: vec![2_000, 5_000],
+            ..DailyFacts::default()
+        };
+        let r = facts.into_report("2026-11-27".into());
+        assert_eq!(
+            r.order_lead_time_by_parcel,
+            Some(LeadTime {
+                p50: 5.0,
+                p95: 10.0,
+                max: 10.0
+            })
+        );
+        assert_eq!(r.order_lead_time_seconds.unwrap().p50, 8.0);
     }
 
     #[test]

@@ -360,6 +360,9 @@ impl DynamoStore {
                 .value(":now", n(Timestamp::now().as_millisecond())),
             );
         }
+        if let Some(p) = &c.parcel {
+            ops.push(Op::put(Role::Plain, parcel_item(p), None));
+        }
         for (i, l) in c.ledger.iter().enumerate() {
             ops.push(Op::put(Role::Plain, ledger_item(l, i), None));
         }
@@ -894,6 +897,10 @@ impl Store for DynamoStore {
             for item in &items {
                 let fact = get_s(item, "fact")?;
                 // Journal entries share the index; they are not daily facts.
+                if fact == "parcel" {
+                    facts.partial_parcels.push(get_n(item, "amount")?);
+                    continue;
+                }
                 if !matches!(fact, "invoice" | "credit_note" | "ledger" | "mismatch") {
                     continue;
                 }

@@ -11,7 +11,9 @@ use oms_domain::collection::Receivable;
 use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::journal::JournalEntry;
 use oms_domain::order::{Order, OrderStatus};
-use oms_domain::ports::{IdempotencyRecord, LedgerEntry, MismatchRecord, StoredPaymentEvent};
+use oms_domain::ports::{
+    IdempotencyRecord, LedgerEntry, MismatchRecord, ParcelFact, StoredPaymentEvent,
+};
 use oms_domain::{FulfillmentId, InvoiceNumber, OrderId, Sku, StoreError, TaxRate};
 use std::collections::HashMap;
 
@@ -152,7 +154,7 @@ pub fn order_item(order: &Order) -> Result<Item, StoreError> {
     if let Some(r) = Receivable::of(order) {
         item.insert("receivable".into(), s("open"));
         item.insert("currency".into(), s(order.currency.as_str()));
-        item.insert("due".into(), n(order.amount_due()));
+        item.insert("due".into(), n(r.amount_due));
         item.insert("summary".into(), s(json(&r)?));
     }
     Ok(item)
@@ -217,6 +219,14 @@ fn fact(item: &mut Item, kind: &str, at: Timestamp, currency: &str, amount: i64)
     item.insert("fact_at".into(), n(at.as_millisecond()));
     item.insert("currency".into(), s(currency.to_uppercase()));
     item.insert("amount".into(), n(amount));
+}
+
+/// A parcel that left units of its order open: a daily fact whose amount
+/// is its lead time in milliseconds.
+pub fn parcel_item(p: &ParcelFact) -> Item {
+    let mut item = key(format!("parcel#{}", p.shipment_id));
+    fact(&mut item, "parcel", p.shipped_at, "", p.lead_ms);
+    item
 }
 
 pub fn invoice_item(inv: &Invoice) -> Result<Item, StoreError> {

@@ -142,6 +142,15 @@ CREATE INDEX journal_day ON journal (day, id);
 ALTER TABLE orders ADD COLUMN reserved_ms INTEGER;
 ALTER TABLE orders ADD COLUMN handed_off_ms INTEGER;
 "#,
+    r#"
+-- Parcels that left units of their order open, for the lead time per parcel.
+CREATE TABLE parcels (
+    id TEXT PRIMARY KEY,
+    shipped_ms INTEGER NOT NULL,
+    lead_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX parcels_shipped ON parcels (shipped_ms);
+"#,
 ];
 
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {

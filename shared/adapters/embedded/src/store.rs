@@ -285,6 +285,13 @@ fn apply(tx: &Connection, c: &ChangeSet) -> Result<(), CommitError> {
             return Err(Conflict::DuplicatePaymentEvent.into());
         }
     }
+    if let Some(p) = &c.parcel {
+        tx.execute(
+            "INSERT OR IGNORE INTO parcels (id, shipped_ms, lead_ms) VALUES (?1, ?2, ?3)",
+            params![p.shipment_id, p.shipped_at.as_millisecond(), p.lead_ms],
+        )
+        .map_err(sql_err)?;
+    }
     for l in &c.ledger {
         tx.execute(
             "INSERT INTO ledger (order_id, event_id, amount, currency, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -723,7 +730,15 @@ impl Store for Embedded {
                 .map_err(sql_err)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(sql_err)?;
+            let partial_parcels = conn
+                .prepare_cached("SELECT lead_ms FROM parcels WHERE shipped_ms >= ?1 AND shipped_ms < ?2")
+                .and_then(|mut s| {
+                    s.query_map(params![from, to], |r| r.get(0))?
+                        .collect::<Result<Vec<i64>, _>>()
+                })
+                .map_err(sql_err)?;
             Ok(DailyFacts {
+                partial_parcels,
                 orders_captured: count(conn, &in_range("captured_ms"), from, to)?,
                 orders_shipped: lead_times.len() as u64,
                 orders_backordered: count(conn, &in_range("backordered_ms"), from, to)?,

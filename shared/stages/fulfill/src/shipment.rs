@@ -3,9 +3,9 @@
 use jiff::Timestamp;
 use oms_domain::error::StoreErrorKind;
 use oms_domain::event::{Envelope, EventType, Notice};
-use oms_domain::order::{Order, ReturnLine};
+use oms_domain::order::{Order, OrderStatus, ReturnLine};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
-use oms_domain::ports::{ChangeSet, CommitError, StockChange, Store};
+use oms_domain::ports::{ChangeSet, CommitError, ParcelFact, StockChange, Store};
 use oms_domain::shipment::{Parcel, ShipError, Shipped};
 use oms_domain::{FieldError, FulfillmentId, StoreError};
 use serde::Deserialize;
@@ -101,6 +101,11 @@ pub async fn record_shipment<S: Store + ?Sized>(
                 })
                 .collect();
             let shipment_id = next.shipments[index].id.clone();
+            let parcel = (next.status == OrderStatus::PartiallyShipped).then(|| ParcelFact {
+                shipment_id: shipment_id.clone(),
+                shipped_at: now,
+                lead_ms: now.as_millisecond() - next.captured_at.as_millisecond(),
+            });
             let changes = ChangeSet {
                 events: vec![
                     Envelope::for_order(EventType::OrderShipped, &next, now)
@@ -108,6 +113,7 @@ pub async fn record_shipment<S: Store + ?Sized>(
                     Envelope::notice(Notice::Shipment, &next, now).about_shipment(&shipment_id),
                 ],
                 stock,
+                parcel,
                 ..ChangeSet::order_update(next.clone(), order.version)
             };
             match commit_order(store, changes, next).await {

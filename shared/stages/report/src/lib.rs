@@ -128,7 +128,7 @@ pub fn report_email(
          Order lead time      {lead}\n\
          \x20 capture → reserved   {reserved}\n\
          \x20 reserved → handed off {handed_off}\n\
-         \x20 handed off → shipped {to_shipped}\n",
+         \x20 handed off → shipped {to_shipped}\n         \x20 capture → each parcel {parcels}\n",
         date = report.date,
         captured = report.orders_captured,
         shipped = report.orders_shipped,
@@ -142,6 +142,7 @@ pub fn report_email(
         reserved = step(&report.order_lead_time_by_step.reserved),
         handed_off = step(&report.order_lead_time_by_step.handed_off),
         to_shipped = step(&report.order_lead_time_by_step.shipped),
+        parcels = step(&report.order_lead_time_by_parcel),
     );
     let mut body = body;
     if !reorder.is_empty() {
