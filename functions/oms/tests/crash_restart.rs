@@ -199,6 +199,23 @@ async fn killing_the_server_mid_pipeline_loses_and_duplicates_nothing() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(count(), ORDERS, "one invoice email per order");
+    // The customer's emails too: each is named after its event, so one
+    // sent again after a kill replaces its file; a missing or extra file
+    // means an event lost or a notice sent under another name.
+    let named = |prefix: &str| {
+        std::fs::read_dir(dir.path().join("outbox"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+            .count()
+    };
+    while (named("confirmation-") < ORDERS || named("shipment-") < ORDERS)
+        && started.elapsed() < Duration::from_secs(40)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(named("confirmation-"), ORDERS, "one confirmation per order");
+    assert_eq!(named("shipment-"), ORDERS, "one shipment notice per order");
     child.kill().unwrap();
     child.wait().unwrap();
 
