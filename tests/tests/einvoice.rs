@@ -29,6 +29,7 @@ fn mix() -> Vec<Invoice> {
         PaymentMethod::Paypal,
         PaymentMethod::Invoice,
         PaymentMethod::BankTransfer,
+        PaymentMethod::Exchange,
     ];
     let shipped: Timestamp = "2026-11-26T22:30:00Z".parse().unwrap();
     let mut out = Vec::new();
@@ -94,8 +95,13 @@ fn mix() -> Vec<Invoice> {
                     1 => o.total / 2,
                     _ => 0,
                 };
-                if *method == PaymentMethod::Invoice {
+                if matches!(*method, PaymentMethod::Invoice | PaymentMethod::Exchange) {
                     o.due_date = Some("2026-12-11".parse().unwrap());
+                }
+                if n % 3 == 1 {
+                    // Shipped in two parcels (the first unit, then the
+                    // rest), each with its own invoice.
+                    out.extend(parcel_invoices(&o, 1000 + 2 * n, shipped));
                 }
                 for s in [
                     OrderStatus::Reserved,
@@ -135,6 +141,42 @@ fn mix() -> Vec<Invoice> {
         }
     }
     out
+}
+
+/// The invoices of `o` shipped in two parcels, numbered from `first`.
+fn parcel_invoices(o: &Order, first: u64, at: Timestamp) -> Vec<Invoice> {
+    let mut o = o.clone();
+    o.status = OrderStatus::HandedOff;
+    o.fulfillment = Some(oms_domain::order::Fulfillment {
+        id: oms_domain::FulfillmentId::from("ful_TEST"),
+        status: oms_domain::order::FulfillmentStatus::HandedOff,
+        carrier: None,
+        tracking_number: None,
+    });
+    let parcel = |tracking: &str, lines| oms_domain::shipment::Parcel {
+        carrier: "DHL".into(),
+        tracking_number: tracking.into(),
+        lines,
+    };
+    let one = vec![ReturnLine {
+        sku: o.lines[0].sku.clone(),
+        quantity: 1,
+    }];
+    o.ship(parcel("P1", Some(one)), at).unwrap();
+    if o.status != OrderStatus::Shipped {
+        o.ship(parcel("P2", None), at).unwrap();
+    }
+    (0..o.shipments.len())
+        .map(|i| {
+            oms_domain::invoice::build_parcel_invoice(
+                &o,
+                i,
+                InvoiceNumber::new(2026, first + i as u64),
+                at,
+                seller(),
+            )
+        })
+        .collect()
 }
 
 /// Every figure adds up to the cent: lines to the rate's goods, rates to
