@@ -236,6 +236,13 @@ async fn an_order_ships_in_parcels_each_invoiced_embedded() {
     }
     let invoices = wait_for(|| h.outbox_files("INV-"), 3).await;
     assert_eq!(invoices.len(), 3, "an invoice email per parcel");
+    if let Ok(keep) = std::env::var("OMS_KEEP_MAIL") {
+        // For looking at them: OMS_KEEP_MAIL=/some/dir.
+        for entry in std::fs::read_dir(&h.running.outbox).unwrap().flatten() {
+            let to = std::path::Path::new(&keep).join(entry.file_name());
+            std::fs::copy(entry.path(), to).unwrap();
+        }
+    }
 }
 
 #[tokio::test]

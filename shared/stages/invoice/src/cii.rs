@@ -236,6 +236,12 @@ pub fn render_cii(inv: &Invoice) -> String {
         date(&mut x, "ram:OccurrenceDateTime", delivered);
         x.close("ram:ActualDeliverySupplyChainEvent");
     }
+    // The parcel an invoice covers (BT-16).
+    if let Some(shipment) = &inv.shipment_id {
+        x.open("ram:DespatchAdviceReferencedDocument");
+        x.leaf("ram:IssuerAssignedID", None, shipment);
+        x.close("ram:DespatchAdviceReferencedDocument");
+    }
     x.close("ram:ApplicableHeaderTradeDelivery");
 
     x.open("ram:ApplicableHeaderTradeSettlement");

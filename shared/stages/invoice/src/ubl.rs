@@ -133,6 +133,12 @@ pub fn render_ubl(inv: &Invoice) -> String {
         x.close("cac:InvoiceDocumentReference");
         x.close("cac:BillingReference");
     }
+    // The parcel an invoice covers (BT-16, despatch advice reference).
+    if let Some(shipment) = &inv.shipment_id {
+        x.open("cac:DespatchDocumentReference");
+        x.leaf("cbc:ID", None, shipment);
+        x.close("cac:DespatchDocumentReference");
+    }
 
     let s = &inv.seller;
     x.open("cac:AccountingSupplierParty");

@@ -195,6 +195,9 @@ fn info_block(w: &mut Writer, inv: &Invoice) {
         rows.push(("Corrects invoice", corrects.to_string()));
     }
     rows.push(("Order", inv.order_id.to_string()));
+    if let Some(shipment) = &inv.shipment_id {
+        rows.push(("Parcel", shipment.clone()));
+    }
     if let Some(reference) = &inv.buyer_reference {
         rows.push(("Your reference", reference.clone()));
     }
