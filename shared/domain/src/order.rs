@@ -377,8 +377,9 @@ impl Order {
         units
     }
 
-    /// Records goods sent back after shipment. Only the order changes here;
-    /// the caller moves the returned units into stock in the same write.
+    /// Records goods sent back after shipment and what they are credited.
+    /// Only the order changes here; the caller moves the returned units into
+    /// stock in the same write.
     pub fn record_return(&mut self, r: Return) -> Result<ReturnOutcome, ReturnError> {
         if let Some(before) = self.returns.iter().find(|x| x.id == r.id) {
             return if before.lines == r.lines && before.restocked == r.restocked {
@@ -420,6 +421,10 @@ impl Order {
         self.note("returned", r.at);
         let restocked = r.restocked;
         self.returns.push(r);
+        // The credit is fixed now: an exchange prices the replacement by it.
+        let credit = crate::invoice::credit_amount(self, &self.returns[self.returns.len() - 1]);
+        self.returns.last_mut().expect("just pushed").credit = Some(credit);
+        self.credited += credit;
         Ok(ReturnOutcome::Recorded(if restocked {
             units
         } else {
@@ -689,6 +694,12 @@ pub(crate) mod tests {
             "written off"
         );
         assert_eq!(o.returns.len(), 2);
+        // Each mug is credited 12.99 less its half of the 2.00 discount.
+        assert_eq!(
+            o.returns.iter().map(|r| r.credit).collect::<Vec<_>>(),
+            [Some(1199), Some(1199)]
+        );
+        assert_eq!(o.credited, 2398);
         assert_eq!(
             o.timeline.iter().filter(|e| e.event == "returned").count(),
             2

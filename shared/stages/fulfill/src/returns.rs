@@ -5,7 +5,6 @@
 use jiff::Timestamp;
 use oms_domain::event::{Envelope, EventType, Payload};
 use oms_domain::exchange::{self, ExchangeLine};
-use oms_domain::invoice::credit_amount;
 use oms_domain::new_order::{MAX_QUANTITY, MAX_UNIT_PRICE};
 use oms_domain::order::{Order, Return, ReturnError, ReturnLine, ReturnOutcome};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
@@ -162,9 +161,6 @@ pub async fn record_return<S: Store + ?Sized>(
                     return Err(FulfillmentError::Unprocessable(f))
                 }
             };
-            let credit = credit_amount(&next, next.returns.last().expect("just recorded"));
-            next.returns.last_mut().expect("just recorded").credit = Some(credit);
-            next.credited += credit;
             if let Some(asked) = &request.exchange {
                 exchange::record(&mut next, asked, catalogue, replacement_id)
                     .map_err(FulfillmentError::Unprocessable)?;
