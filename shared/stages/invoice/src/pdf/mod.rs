@@ -115,7 +115,7 @@ fn payment_method(method: PaymentMethod) -> &'static str {
         PaymentMethod::Paypal => "PayPal",
         PaymentMethod::Invoice => "Invoice (pay by transfer)",
         PaymentMethod::BankTransfer => "Bank transfer (prepaid)",
-        PaymentMethod::Exchange => "Exchange (settled with the credit note)",
+        PaymentMethod::Exchange => "Exchange (credit note)",
     }
 }
 
@@ -195,8 +195,10 @@ fn info_block(w: &mut Writer, inv: &Invoice) {
         rows.push(("Corrects invoice", corrects.to_string()));
     }
     rows.push(("Order", inv.order_id.to_string()));
-    if let Some(shipment) = &inv.shipment_id {
-        rows.push(("Parcel", shipment.clone()));
+    // The parcel's number within the order (its id, `shp_<order>-<n>`, is
+    // in the e-invoice as the despatch advice reference).
+    if let Some(n) = inv.shipment_id.as_deref().and_then(|s| s.rsplit_once('-')) {
+        rows.push(("Parcel", n.1.to_string()));
     }
     if let Some(reference) = &inv.buyer_reference {
         rows.push(("Your reference", reference.clone()));
