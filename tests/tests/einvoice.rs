@@ -124,7 +124,16 @@ fn mix() -> Vec<Invoice> {
                         at: shipped,
                         credit_note: None,
                         credit: None,
-                        exchange: None,
+                        // Now and then exchanged: part of the credit pays
+                        // for a replacement order.
+                        exchange: n.is_multiple_of(4).then(|| oms_domain::exchange::Exchange {
+                            replacement_order_id: OrderId(format!(
+                                "ord_01JDZ8Q5XK3M4N5P6Q7R8T{n:04}"
+                            )),
+                            requested: Vec::new(),
+                            lines: Vec::new(),
+                            applied: 1,
+                        }),
                     };
                     o.returns.push(ret.clone());
                     out.push(build_credit_note(

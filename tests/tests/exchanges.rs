@@ -153,6 +153,11 @@ async fn exchanges_settle_the_difference(h: &Harness) {
     assert_eq!(h.sku("SHIRT-M").await["on_hand"], 7, "restocked once");
     let note = credit_note_of(h, &even).await;
     assert_eq!(note["total"], 1950);
+    assert_eq!(
+        note["kind"]["exchange"],
+        json!({"replacement_order_id": replacement, "amount": 1950}),
+        "the credit note says what of it pays the replacement"
+    );
     // The replacement is reserved, handed off, shipped and invoiced, paid.
     let invoice = ship_replacement(h, &replacement).await;
     assert_eq!(

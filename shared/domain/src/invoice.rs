@@ -83,7 +83,18 @@ pub enum DocumentKind {
         #[schema(value_type = String)]
         corrects: InvoiceNumber,
         return_id: String,
+        /// The part of the credit that pays for an exchange's replacement.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exchange: Option<AppliedCredit>,
     },
+}
+
+/// Credit applied to an exchange's replacement order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppliedCredit {
+    #[schema(value_type = String)]
+    pub replacement_order_id: OrderId,
+    pub amount: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -371,6 +382,10 @@ pub fn build_credit_note(
     note.kind = DocumentKind::CreditNote {
         corrects,
         return_id: ret.id.clone(),
+        exchange: ret.exchange.as_ref().map(|e| AppliedCredit {
+            replacement_order_id: e.replacement_order_id.clone(),
+            amount: e.applied,
+        }),
     };
     note.due_date = None;
     note.payment_reference = None;
@@ -653,7 +668,8 @@ pub(crate) mod tests {
             first.kind,
             DocumentKind::CreditNote {
                 corrects: InvoiceNumber::new(2026, 1),
-                return_id: "R1".into()
+                return_id: "R1".into(),
+                exchange: None,
             }
         );
         assert_consistent(&first);

@@ -25,15 +25,22 @@ pub fn invoice_email(inv: &Invoice, config: &InvoiceConfig) -> Result<RawEmail, 
             due = money(inv.amount_due),
             seller = inv.seller.name,
         ),
-        DocumentKind::CreditNote { corrects, .. } => format!(
+        DocumentKind::CreditNote {
+            corrects, exchange, ..
+        } => format!(
             "Dear {name},\n\nwe have received the goods you sent back from order {order}.\n\
              Attached is credit note {number} over {total}, correcting invoice {corrects} \
-             (PDF, and as an EN 16931 e-invoice in XML). What you paid beyond what you owe now is refunded.\n\n\
+             (PDF, and as an EN 16931 e-invoice in XML).{applied} What you paid beyond what you owe now is refunded.\n\n\
              Kind regards\n{seller}\n",
             name = inv.buyer_name,
             order = inv.order_id,
             number = inv.number,
             total = money(inv.total),
+            applied = exchange.as_ref().map_or(String::new(), |e| format!(
+                " Of it, {} pays for your exchange, order {}.",
+                money(e.amount),
+                e.replacement_order_id
+            )),
             seller = inv.seller.name,
         ),
     };

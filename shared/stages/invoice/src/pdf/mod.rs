@@ -313,9 +313,14 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
                 total_row(&mut w, "Due date", due.to_string(), false);
             }
         }
-        DocumentKind::CreditNote { corrects, .. } => {
+        DocumentKind::CreditNote {
+            corrects, exchange, ..
+        } => {
             total_row(&mut w, "Amount credited", money(inv.total), true);
             total_row(&mut w, "Corrects invoice", corrects.to_string(), false);
+            if let Some(e) = exchange {
+                total_row(&mut w, "Pays for the exchange", money(e.amount), false);
+            }
         }
     }
     w.down(20.0);
@@ -346,6 +351,16 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         footer.push(format!(
             "Please transfer {} to IBAN {iban}{by}, quoting {quote}.",
             money(inv.amount_due),
+        ));
+    }
+    if let DocumentKind::CreditNote {
+        exchange: Some(e), ..
+    } = &inv.kind
+    {
+        footer.push(format!(
+            "Of this credit, {} pays for your exchange: replacement order {}.",
+            money(e.amount),
+            e.replacement_order_id
         ));
     }
     for line in footer {
