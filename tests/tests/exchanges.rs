@@ -238,6 +238,13 @@ async fn exchanges_settle_the_difference(h: &Harness) {
     assert_eq!(invoice["amount_due"], 0);
     assert_eq!(invoice["lines"][0]["tax_rate"], "7");
     let _ = (dearer, cheaper);
+
+    // Only a return creates an exchange order.
+    let mut body = order_body(9, &[("SHIRT-M", 1, 2000)]);
+    body["payment_method"] = json!("exchange");
+    let refused = h.storefront.create_order("ex-direct", &body).await.unwrap();
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.body["error"]["field"], "payment_method");
 }
 
 #[tokio::test]

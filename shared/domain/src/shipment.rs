@@ -531,6 +531,32 @@ mod tests {
         assert_eq!(o.receivable(), o.total, "shipped: the whole order");
     }
 
+    #[test]
+    fn what_left_in_a_parcel_can_come_back_before_the_rest_ships() {
+        let mut o = handed_off();
+        o.ship(parcel("P1", Some(vec![line("LAMP", 1)])), at())
+            .unwrap();
+        let back = |qty| crate::order::Return {
+            id: format!("R{qty}"),
+            lines: vec![line("LAMP", qty)],
+            restocked: true,
+            at: at(),
+            credit_note: None,
+            credit: None,
+            exchange: None,
+        };
+        assert!(
+            matches!(
+                o.record_return(back(2)),
+                Err(crate::order::ReturnError::Unprocessable(_))
+            ),
+            "only one lamp has left"
+        );
+        assert!(o.record_return(back(1)).is_ok());
+        assert_eq!(o.status, OrderStatus::PartiallyShipped);
+        assert!(o.credited > 0);
+    }
+
     /// An order of 1 to 5 lines at random prices and rates, with a random
     /// discount and shipping price.
     fn any_order() -> impl Strategy<Value = Order> {
