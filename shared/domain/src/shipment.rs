@@ -167,7 +167,7 @@ impl Order {
                 .lines
                 .as_ref()
                 .is_none_or(|l| sum_lines(l) == sum_lines(&before.lines));
-            return if before.carrier == carrier && same_lines {
+            return if same_lines {
                 Ok(Shipped::Repeated(index))
             } else {
                 Err(ShipError::Conflict(format!(
