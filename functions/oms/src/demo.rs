@@ -209,6 +209,12 @@ pub async fn run(orders: usize, data_dir: PathBuf) -> Result<DemoOutcome> {
             placed.len()
         ));
     }
+    if let Some(first) = placed.first() {
+        match exchange(&client, first).await {
+            Ok(done) => println!("{done}"),
+            Err(e) => failures.push(format!("exchange: {e}")),
+        }
+    }
     let report = client.get("/v1/reports/daily").await?.body;
     running.stop().await;
     Ok(DemoOutcome {
@@ -217,6 +223,59 @@ pub async fn run(orders: usize, data_dir: PathBuf) -> Result<DemoOutcome> {
         failures,
         report,
     })
+}
+
+/// The first customer sends a unit back and takes another article instead:
+/// the return is credited, and the replacement order, paid by the credit,
+/// is reserved, shipped and invoiced.
+async fn exchange(client: &Client, id: &str) -> Result<String> {
+    let order = client.get(&format!("/v1/orders/{id}")).await?.body;
+    let ful = order["fulfillments"][0]["id"].as_str().unwrap_or_default();
+    let sku = order["lines"][0]["sku"].as_str().unwrap_or_default();
+    let other = CATALOGUE
+        .iter()
+        .map(|c| c.0)
+        .find(|s| *s != sku)
+        .unwrap_or(sku);
+    let answer = client
+        .post(
+            &format!("/v1/fulfillments/{ful}/returns"),
+            &serde_json::json!({"return_id": "DEMO-RMA-1", "lines": [{"sku": sku, "quantity": 1}],
+                                "exchange": [{"sku": other, "quantity": 1}]}),
+        )
+        .await?;
+    expect(answer.status, &[200], "the return with an exchange")?;
+    let replacement = answer.body["replacement_order_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let done = wait_for(
+        client,
+        &replacement,
+        |o| {
+            o["status"] == "shipped"
+                && o["payment_status"] == "paid"
+                && o["invoice_number"].is_string()
+        },
+        Duration::from_secs(30),
+    )
+    .await;
+    if done["status"] != "shipped" || done["payment_status"] != "paid" {
+        bail!(
+            "replacement {replacement}: {} / {}",
+            done["status"],
+            done["payment_status"]
+        );
+    }
+    Ok(format!(
+        "exchange: {id} sent back 1 × {sku} for 1 × {other}; replacement order {replacement} \
+         costs the credit ({}), paid by it, shipped, invoice {}",
+        oms_domain::money::format_minor(
+            done["total"].as_i64().unwrap_or_default(),
+            oms_domain::Currency::parse("EUR").expect("EUR")
+        ),
+        done["invoice_number"].as_str().unwrap_or_default()
+    ))
 }
 
 fn expect(status: u16, ok: &[u16], what: &str) -> Result<()> {
