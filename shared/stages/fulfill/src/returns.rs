@@ -8,7 +8,7 @@ use oms_domain::exchange::{self, ExchangeLine};
 use oms_domain::new_order::{MAX_QUANTITY, MAX_UNIT_PRICE};
 use oms_domain::order::{Order, Return, ReturnError, ReturnLine, ReturnOutcome};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
-use oms_domain::ports::{ChangeSet, CommitError, OrderWrite, StockChange, Store};
+use oms_domain::ports::{ChangeSet, CommitError, LedgerEntry, OrderWrite, StockChange, Store};
 use oms_domain::{FieldError, FulfillmentId, OrderId, Sku};
 
 use crate::FulfillmentError;
@@ -181,6 +181,7 @@ pub async fn record_return<S: Store + ?Sized>(
             let changes = ChangeSet {
                 events: vec![returned],
                 stock,
+                ledger: exchanged(&next, &request.return_id, now, -1),
                 ..ChangeSet::order_update(next.clone(), order.version)
             };
             match commit_order(store, changes, next).await {
@@ -194,6 +195,30 @@ pub async fn record_return<S: Store + ?Sized>(
     .await?;
     capture_replacement(store, &order, &request.return_id, now).await?;
     Ok(order)
+}
+
+/// The credit an exchange moves, as a booked amount on `order` (the
+/// original): `sign` -1 as it leaves the original, +1 as it pays the
+/// replacement. Receipts and receivables per order then see it like a
+/// payment; both sides are booked the same day, so the day's payments net
+/// to what the providers and the bank paid.
+fn exchanged(order: &Order, return_id: &str, now: Timestamp, sign: i64) -> Vec<LedgerEntry> {
+    let applied = order
+        .returns
+        .iter()
+        .find(|r| r.id == return_id)
+        .and_then(|r| r.exchange.as_ref())
+        .map(|e| e.applied);
+    applied
+        .into_iter()
+        .map(|applied| LedgerEntry {
+            order_id: order.id.clone(),
+            event_id: format!("exchange-{return_id}"),
+            amount: sign * applied,
+            currency: order.currency.to_string(),
+            at: now,
+        })
+        .collect()
 }
 
 /// Captures the replacement order of an exchange unless it exists.
@@ -214,7 +239,15 @@ async fn capture_replacement<S: Store + ?Sized>(
     if store.order(&replacement.id).await?.is_some() {
         return Ok(());
     }
+    let ledger = exchanged(order, return_id, now, 1)
+        .into_iter()
+        .map(|l| LedgerEntry {
+            order_id: replacement.id.clone(),
+            ..l
+        })
+        .collect();
     let changes = ChangeSet {
+        ledger,
         events: vec![Envelope::for_order(
             EventType::OrderCaptured,
             &replacement,
