@@ -243,7 +243,11 @@ async fn exchanges_settle_the_difference(h: &Harness) {
     // credit moved between orders nets to nothing in the payments.
     let report = h.admin.get("/v1/reports/daily").await.unwrap().body;
     assert_eq!(report["open_receivables"]["EUR"], 3100, "{report}");
-    assert_eq!(report["payments_received"]["EUR"], 4395 + 2395 + 2395, "{report}");
+    assert_eq!(
+        report["payments_received"]["EUR"],
+        4395 + 2395 + 2395,
+        "{report}"
+    );
 
     // Only a return creates an exchange order.
     let mut body = order_body(9, &[("SHIRT-M", 1, 2000)]);
