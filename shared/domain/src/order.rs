@@ -432,6 +432,21 @@ impl Order {
         }))
     }
 
+    /// The order's invoices: one per parcel, in the order they shipped (the
+    /// order's own for an order invoiced before parcels were recorded).
+    pub fn invoice_numbers(&self) -> Vec<InvoiceNumber> {
+        let parcels: Vec<InvoiceNumber> = self
+            .shipments
+            .iter()
+            .filter_map(|s| s.invoice_number.clone())
+            .collect();
+        if parcels.is_empty() {
+            self.invoice_number.iter().cloned().collect()
+        } else {
+            parcels
+        }
+    }
+
     /// Orders paid by bank transfer (prepayment, or an invoice with terms):
     /// the stores index their payment reference for the statement import.
     pub fn pays_by_transfer(&self) -> bool {

@@ -195,36 +195,51 @@ where
         .find(|n| n.level == level)
         .ok_or_else(|| StageError::permanent(format!("order {id} has no level {level} notice")))?
         .clone();
-    let number = order
-        .invoice_number
-        .clone()
-        .ok_or_else(|| StageError::permanent(format!("order {id} has no invoice")))?;
-    let invoice = store
-        .invoice(&number)
-        .await?
-        .ok_or_else(|| StageError::transient(format!("invoice {number} is not readable yet")))?;
+    let numbers = order.invoice_numbers();
+    if numbers.is_empty() {
+        return Err(StageError::permanent(format!("order {id} has no invoice")));
+    }
     let body = notice_text(&order, &notice, config);
     let mail_id = format!("dunning-{id}-{level}");
-    let message = Letter {
+    let mut message = Letter {
         id: mail_id.clone(),
         to_name: &order.customer.name,
         to_email: &order.customer.email,
-        subject: notice_subject(&order, level, number.as_str()),
+        subject: notice_subject(&order, level),
         body,
         date: Timestamp::now().as_second(),
         copy_to_finance: true,
     }
-    .message(config)
-    .attachment(
-        "application/pdf",
-        format!("{number}.pdf"),
-        render_pdf(&invoice),
-    );
+    .message(config);
+    // Every invoice of the order (one per parcel) again.
+    for number in &numbers {
+        let invoice = store.invoice(number).await?.ok_or_else(|| {
+            StageError::transient(format!("invoice {number} is not readable yet"))
+        })?;
+        message = message.attachment(
+            "application/pdf",
+            format!("{number}.pdf"),
+            render_pdf(&invoice),
+        );
+    }
     let email = Letter::finish(message, mail_id, &order.customer.email, true, config)?;
     mailer.send(email).await
 }
 
-fn notice_subject(order: &Order, level: u8, invoice: &str) -> String {
+/// "INV-1" or "INV-1, INV-2": the invoices a letter is about, and whether
+/// they are several.
+fn listed(order: &Order) -> (String, bool) {
+    let numbers = order.invoice_numbers();
+    let text = numbers
+        .iter()
+        .map(|n| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    (text, numbers.len() > 1)
+}
+
+fn notice_subject(order: &Order, level: u8) -> String {
+    let (invoice, several) = listed(order);
     let title = match (order.locale, level) {
         (Locale::De, 1) => "Zahlungserinnerung",
         (Locale::De, 2) => "1. Mahnung",
@@ -233,9 +248,11 @@ fn notice_subject(order: &Order, level: u8, invoice: &str) -> String {
         (Locale::En, 2) => "Dunning notice",
         (Locale::En, _) => "Final notice",
     };
-    match order.locale {
-        Locale::De => format!("{title} zur Rechnung {invoice}"),
-        Locale::En => format!("{title} for invoice {invoice}"),
+    match (order.locale, several) {
+        (Locale::De, false) => format!("{title} zur Rechnung {invoice}"),
+        (Locale::De, true) => format!("{title} zu den Rechnungen {invoice}"),
+        (Locale::En, false) => format!("{title} for invoice {invoice}"),
+        (Locale::En, true) => format!("{title} for invoices {invoice}"),
     }
 }
 
@@ -253,11 +270,18 @@ pub fn notice_text(order: &Order, notice: &DunningNotice, config: &InvoiceConfig
         }
     };
     let reference = payment_reference::printed(&payment_reference::for_order(&order.id));
-    let invoice = order
-        .invoice_number
-        .as_ref()
-        .map(|n| n.to_string())
-        .unwrap_or_default();
+    let (invoice, several) = listed(order);
+    let (de_invoice, en_invoice) = if several {
+        (
+            format!("unseren Rechnungen {invoice}"),
+            format!("our invoices {invoice}"),
+        )
+    } else {
+        (
+            format!("unserer Rechnung {invoice}"),
+            format!("our invoice {invoice}"),
+        )
+    };
     let due = order.due_date.map(date).unwrap_or_default();
     let open = order.invoice_due();
     let (fees, interest) = (order.dunning.fees, order.dunning.interest);
@@ -267,7 +291,7 @@ pub fn notice_text(order: &Order, notice: &DunningNotice, config: &InvoiceConfig
     match order.locale {
         Locale::De => format!(
             "Sehr geehrte/r {name},\n\n\
-             zu unserer Rechnung {invoice} (fällig am {due}) ist noch ein Betrag offen\n\
+             zu {de_invoice} (fällig am {due}) ist noch ein Betrag offen\n\
              (Mahnstufe {level}, {sent_on}).\n\n\
              Offener Rechnungsbetrag: {open}\n\
              Mahngebühren (Pauschale § 288 Abs. 5 BGB): {fees}\n\
@@ -289,7 +313,7 @@ pub fn notice_text(order: &Order, notice: &DunningNotice, config: &InvoiceConfig
         ),
         Locale::En => format!(
             "Dear {name},\n\n\
-             an amount of our invoice {invoice} (due on {due}) is still open\n\
+             an amount of {en_invoice} (due on {due}) is still open\n\
              (dunning level {level}, {sent_on}).\n\n\
              Open invoice amount: {open}\n\
              Dunning fees (flat fee, § 288 (5) BGB): {fees}\n\
@@ -351,8 +375,28 @@ mod tests {
         assert!(en.contains("To pay: 69.71 EUR"), "{en}");
         assert!(en.contains("(due on 2026-12-01)"), "{en}");
         assert_eq!(
-            notice_subject(&o, 3, "INV-2026-000017"),
+            notice_subject(&o, 3),
             "Final notice for invoice INV-2026-000017"
         );
+        // Shipped in two parcels: both invoices are named.
+        let parcel = |n: u64| oms_domain::shipment::Shipment {
+            id: format!("shp_TEST-{n}"),
+            fulfillment_id: oms_domain::FulfillmentId::from("ful_TEST"),
+            carrier: "DHL".into(),
+            tracking_number: format!("T{n}"),
+            lines: Vec::new(),
+            shipped_at: jiff::Timestamp::UNIX_EPOCH,
+            invoice_number: Some(oms_domain::InvoiceNumber::new(2026, 16 + n)),
+            shipping: 0,
+            discount: 0,
+        };
+        o.shipments = vec![parcel(1), parcel(2)];
+        assert_eq!(
+            notice_subject(&o, 1),
+            "Payment reminder for invoices INV-2026-000017, INV-2026-000018"
+        );
+        o.locale = Locale::De;
+        assert!(notice_text(&o, &notice, &config())
+            .contains("zu unseren Rechnungen INV-2026-000017, INV-2026-000018 (fällig"));
     }
 }
