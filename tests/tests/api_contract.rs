@@ -1064,12 +1064,14 @@ async fn a_return_gets_a_credit_note_and_the_refund_settles_the_order() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mail = &h.outbox_files("CN-")[0];
+    // In the order's language (German unless it says `en`).
     assert!(
         mail.contains(&format!(
-            "Subject: Credit note {number} for your order {id}"
+            "Subject: Gutschrift {number} zu Ihrer Bestellung {id}"
         )),
         "{mail}"
     );
+    assert!(mail.contains("multipart/alternative"), "text and HTML");
     assert!(mail.contains("Cc: <finance@shop.example>"));
 
     // The shop refunds through Stripe: the order is settled.

@@ -72,10 +72,12 @@ async fn orders_flow_from_capture_to_paid_on_the_aws_backend() {
             .await
             .into_iter()
             // moto is shared by all tests: this test's orders are its own.
+            // Invoices are the ones with a PDF (the notices have none).
             .filter(|m| {
-                orders
-                    .iter()
-                    .any(|id| m.contains(&format!("your order {id}")))
+                m.contains("application/pdf")
+                    && orders
+                        .iter()
+                        .any(|id| m.contains(&format!("Ihrer Bestellung {id}")))
             })
             .collect();
         if mails.len() >= 4 || started.elapsed() > Duration::from_secs(20) {

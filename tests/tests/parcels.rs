@@ -256,7 +256,7 @@ async fn an_order_ships_in_parcels_each_invoiced_on_aws() {
         let found: Vec<String> = aws::sent_emails(&moto)
             .await
             .into_iter()
-            .filter(|m| m.contains(&id) && m.contains("ist unterwegs"))
+            .filter(|m| m.contains(&format!("Subject: Ihre Bestellung {id} ist unterwegs")))
             .collect();
         if found.len() >= 3 || started.elapsed() > Duration::from_secs(20) {
             break found;

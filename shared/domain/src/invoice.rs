@@ -159,6 +159,9 @@ pub struct Invoice {
     /// has an invoice for each); null for credit notes.
     #[serde(default)]
     pub shipment_id: Option<String>,
+    /// The language of the email it is sent with: the order's.
+    #[serde(default)]
+    pub locale: crate::order::Locale,
 }
 
 /// Why an intra-community supply carries no VAT (BT-120, BT-121).
@@ -305,6 +308,7 @@ pub fn build_invoice(
         intra_community_supply: order.intra_community_supply,
         ship_to: Some(order.shipping_address.clone()),
         shipment_id: None,
+        locale: order.locale,
     }
 }
 

@@ -59,7 +59,52 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "prepayment_expired.de.html",
     "prepayment_expired.en.txt",
     "prepayment_expired.en.html",
+    "invoice.de.txt",
+    "invoice.de.html",
+    "invoice.en.txt",
+    "invoice.en.html",
+    "credit_note.de.txt",
+    "credit_note.de.html",
+    "credit_note.en.txt",
+    "credit_note.en.html",
 );
+
+/// A letter from the templates: subject, plain text and HTML.
+pub(crate) struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Renders `<kind>.<locale>.txt` and `.html` with `ctx`; the text's first
+/// paragraph is the subject (also the HTML's title).
+pub(crate) fn render(kind: &str, locale: Locale, ctx: Value) -> Result<Rendered, StageError> {
+    let locale = match locale {
+        Locale::De => "de",
+        Locale::En => "en",
+    };
+    let ctx = context! { locale, ..ctx };
+    let render = |name: String, ctx: &Value| {
+        templates()
+            .get_template(&name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| StageError::permanent(format!("rendering {name}: {e}")))
+    };
+    let text = render(format!("{kind}.{locale}.txt"), &ctx)?;
+    let (subject, text) = match text.split_once("\n\n") {
+        Some((s, b)) => (s.trim().to_string(), b.to_string()),
+        None => (kind.to_string(), text),
+    };
+    let html = render(
+        format!("{kind}.{locale}.html"),
+        &context! { subject => &subject, ..ctx },
+    )?;
+    Ok(Rendered {
+        subject,
+        text,
+        html,
+    })
+}
 
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -268,23 +313,11 @@ pub fn notice_email(
         refunded => payload.amount.map(money),
         prepayment_days => config.collection.prepayment_days,
     };
-    let render = |kind: &str| -> Result<String, StageError> {
-        let name = format!("{}.{locale}.{kind}", notice.as_str());
-        templates()
-            .get_template(&name)
-            .and_then(|t| t.render(&ctx))
-            .map_err(|e| StageError::permanent(format!("rendering {name}: {e}")))
-    };
-    let text = render("txt")?;
-    let (subject, body) = text
-        .split_once("\n\n")
-        .map(|(s, b)| (s.trim().to_string(), b.to_string()))
-        .unwrap_or_else(|| (order.id.to_string(), text.clone()));
-    let html_template = format!("{}.{locale}.html", notice.as_str());
-    let html = templates()
-        .get_template(&html_template)
-        .and_then(|t| t.render(context! { subject => &subject, ..ctx.clone() }))
-        .map_err(|e| StageError::permanent(format!("rendering {html_template}: {e}")))?;
+    let Rendered {
+        subject,
+        text: body,
+        html,
+    } = render(notice.as_str(), order.locale, ctx)?;
     let id = match notice {
         Notice::Shipment => format!(
             "shipment-{}",

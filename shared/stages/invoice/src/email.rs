@@ -1,64 +1,78 @@
-//! The invoice email: a short text with the PDF and the EN 16931 e-invoice
-//! (UBL XML) attached, to the customer with a copy to finance.
+//! The invoice email: a short letter in the order's language (text and
+//! HTML from the templates, like the customer notices) with the PDF and the
+//! EN 16931 e-invoice (UBL XML) attached, to the customer with a copy to
+//! finance.
 
+use minijinja::context;
 use oms_domain::invoice::{DocumentKind, Invoice};
 use oms_domain::money::format_minor;
+use oms_domain::order::Locale;
 use oms_domain::ports::RawEmail;
 use oms_domain::StageError;
 
-use crate::{document_title, render_pdf, render_ubl, InvoiceConfig};
+use crate::customer_mail::{render, Rendered};
+use crate::{render_pdf, render_ubl, InvoiceConfig};
 
 pub fn invoice_email(inv: &Invoice, config: &InvoiceConfig) -> Result<RawEmail, StageError> {
     let pdf = render_pdf(inv);
     let xml = render_ubl(inv);
-    let money = |m: i64| format_minor(m, inv.currency);
-    let body = match &inv.kind {
-        DocumentKind::Invoice => format!(
-            "Dear {name},\n\nthank you for your order {order}. Your goods are on their way.\n\
-             Attached is invoice {number} over {total} (PDF, and as an EN 16931 e-invoice in XML).\n\
-             Already paid: {paid}\nAmount due: {due}\n\nKind regards\n{seller}\n",
-            name = inv.buyer_name,
-            order = inv.order_id,
-            number = inv.number,
-            total = money(inv.total),
-            paid = money(inv.amount_paid),
-            due = money(inv.amount_due),
-            seller = inv.seller.name,
-        ),
+    let money = |m: i64| money_in(inv.locale, m, inv.currency);
+    let (kind, corrects, exchange) = match &inv.kind {
+        DocumentKind::Invoice => ("invoice", None, None),
         DocumentKind::CreditNote {
             corrects, exchange, ..
-        } => format!(
-            "Dear {name},\n\nwe have received the goods you sent back from order {order}.\n\
-             Attached is credit note {number} over {total}, correcting invoice {corrects} \
-             (PDF, and as an EN 16931 e-invoice in XML).{applied} What you paid beyond what you owe now is refunded.\n\n\
-             Kind regards\n{seller}\n",
-            name = inv.buyer_name,
-            order = inv.order_id,
-            number = inv.number,
-            total = money(inv.total),
-            applied = exchange.as_ref().map_or(String::new(), |e| format!(
-                " Of it, {} pays for your exchange, order {}.",
-                money(e.amount),
-                e.replacement_order_id
-            )),
-            seller = inv.seller.name,
-        ),
+        } => ("credit_note", Some(corrects.as_str()), exchange.as_ref()),
     };
+    let seller = &config.seller;
+    // Bank details where something is left to pay by transfer.
+    let transfer = match (&seller.iban, &inv.payment_reference) {
+        (Some(iban), Some(reference)) if inv.amount_due > 0 && corrects.is_none() => {
+            Some(context! {
+                iban => iban,
+                reference => oms_domain::payment_reference::printed(reference),
+            })
+        }
+        _ => None,
+    };
+    let due_date = inv.due_date.map(|d| match inv.locale {
+        Locale::De => d.strftime("%d.%m.%Y").to_string(),
+        Locale::En => d.to_string(),
+    });
+    let ctx = context! {
+        shop => &seller.name,
+        shop_email => &seller.email,
+        shop_address => format!("{}, {} {}", seller.street, seller.postal_code, seller.city),
+        name => &inv.buyer_name,
+        order_id => inv.order_id.as_str(),
+        number => inv.number.as_str(),
+        total => money(inv.total),
+        paid => money(inv.amount_paid),
+        due => money(inv.amount_due),
+        due_date,
+        transfer,
+        corrects,
+        parcel => inv.shipment_id.as_deref().and_then(|s| s.rsplit_once('-')).map(|(_, n)| n),
+        exchange => exchange.map(|e| context! {
+            amount => money(e.amount),
+            order_id => e.replacement_order_id.as_str(),
+        }),
+    };
+    let Rendered {
+        subject,
+        text,
+        html,
+    } = render(kind, inv.locale, ctx)?;
     let mut message = Letter {
         id: inv.number.to_string(),
         to_name: &inv.buyer_name,
         to_email: &inv.buyer_email,
-        subject: format!(
-            "{} {} for your order {}",
-            document_title(inv),
-            inv.number,
-            inv.order_id
-        ),
-        body,
+        subject,
+        body: text,
         date: inv.issued_at.as_second(),
         copy_to_finance: true,
     }
-    .message(config);
+    .message(config)
+    .html_body(html);
     message = message
         .attachment("application/pdf", format!("{}.pdf", inv.number), pdf)
         .attachment(
@@ -144,5 +158,86 @@ impl Letter<'_> {
             recipients,
             mime,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::config;
+    use oms_domain::invoice::{build_credit_note, build_invoice, fixtures::seller};
+    use oms_domain::order::fixtures::sample_order;
+    use oms_domain::order::{PaymentMethod, Return, ReturnLine};
+    use oms_domain::InvoiceNumber;
+
+    fn parsed(email: &RawEmail) -> (String, String, String) {
+        let m = mail_parser::MessageParser::default()
+            .parse(&email.mime)
+            .expect("a message");
+        (
+            m.subject().unwrap_or_default().to_string(),
+            m.body_text(0).unwrap_or_default().to_string(),
+            m.body_html(0).unwrap_or_default().to_string(),
+        )
+    }
+
+    #[test]
+    fn invoices_and_credit_notes_are_written_in_the_customers_language() {
+        let mut o = sample_order();
+        o.payment_method = PaymentMethod::Invoice;
+        o.due_date = Some("2026-12-10".parse().unwrap());
+        let at = o.captured_at;
+        let invoice = build_invoice(&o, InvoiceNumber::new(2026, 7), at, seller());
+        let (subject, text, html) = parsed(&invoice_email(&invoice, &config()).unwrap());
+        assert_eq!(
+            subject,
+            "Rechnung INV-2026-000007 zu Ihrer Bestellung ord_TEST"
+        );
+        assert!(text.contains("über 28,93 EUR"), "{text}");
+        assert!(text.contains("bis zum 10.12.2026"), "{text}");
+        assert!(text.contains("IBAN DE02120300000000202051"), "{text}");
+        assert!(html.contains("<strong>28,93 EUR</strong>"), "{html}");
+
+        o.locale = oms_domain::order::Locale::En;
+        o.ledger.received = o.total;
+        let paid = build_invoice(&o, InvoiceNumber::new(2026, 8), at, seller());
+        let (subject, text, _) = parsed(&invoice_email(&paid, &config()).unwrap());
+        assert_eq!(subject, "Invoice INV-2026-000008 for your order ord_TEST");
+        assert!(text.contains("Amount due: 0.00 EUR"), "{text}");
+        assert!(
+            !text.contains("Please transfer"),
+            "nothing to transfer: {text}"
+        );
+
+        let ret = Return {
+            id: "R1".into(),
+            lines: vec![ReturnLine {
+                sku: o.lines[0].sku.clone(),
+                quantity: 1,
+            }],
+            restocked: true,
+            at,
+            credit_note: None,
+            credit: None,
+            exchange: None,
+        };
+        o.returns.push(ret.clone());
+        let note = build_credit_note(
+            &o,
+            &ret,
+            InvoiceNumber::new(2026, 8),
+            InvoiceNumber::credit_note(2026, 1),
+            at,
+            seller(),
+        );
+        let (subject, text, _) = parsed(&invoice_email(&note, &config()).unwrap());
+        assert_eq!(
+            subject,
+            "Credit note CN-2026-000001 for your order ord_TEST"
+        );
+        assert!(
+            text.contains("correcting invoice INV-2026-000008"),
+            "{text}"
+        );
     }
 }
