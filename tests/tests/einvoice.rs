@@ -41,6 +41,10 @@ fn mix() -> Vec<Invoice> {
                 let mut o: Order = sample_order();
                 o.id = OrderId(format!("ord_01JDZ8Q5XK3M4N5P6Q7R8S{n:04}"));
                 o.payment_method = *method;
+                // The PDF in both languages.
+                if n % 2 == 1 {
+                    o.locale = oms_domain::order::Locale::En;
+                }
                 o.lines = rates
                     .iter()
                     .enumerate()
@@ -472,6 +476,10 @@ fn every_pdf_is_a_pdfa3_carrying_its_cii_as_factur_x() {
         assert_eq!(embedded, oms_invoice::render_cii(inv), "{file}");
         let text = r["text"].as_str().unwrap();
         let total = oms_domain::money::format_minor(inv.total, inv.currency);
+        let total = match inv.locale {
+            oms_domain::order::Locale::De => total.replace('.', ","),
+            oms_domain::order::Locale::En => total,
+        };
         for wanted in [inv.number.as_str(), &inv.billing_address.name, &total] {
             assert!(text.contains(wanted), "{file}: {wanted:?} not in {text}");
         }

@@ -70,14 +70,6 @@ where
     }
 }
 
-/// "Invoice" or "Credit note", as the document is headed.
-pub fn document_title(document: &Invoice) -> &'static str {
-    match document.kind {
-        oms_domain::invoice::DocumentKind::Invoice => "Invoice",
-        oms_domain::invoice::DocumentKind::CreditNote { .. } => "Credit note",
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceConfig {
     pub seller: Seller,

@@ -6,11 +6,11 @@
 mod canvas;
 pub mod facturx;
 mod font;
+mod labels;
 
 use canvas::{Attachment, DocumentInfo, Op, PAGE};
+use labels::Labels;
 use oms_domain::invoice::{DocumentKind, Invoice};
-use oms_domain::money::format_minor;
-use oms_domain::order::PaymentMethod;
 use pdf_writer::types::AssociationKind;
 
 /// DIN 5008: 25 mm left, 20 mm right.
@@ -109,19 +109,30 @@ fn fit(text: &str, width: f32, size: f32) -> String {
     format!("{}…", kept.trim_end())
 }
 
-fn payment_method(method: PaymentMethod) -> &'static str {
-    match method {
-        PaymentMethod::Card => "Card",
-        PaymentMethod::Paypal => "PayPal",
-        PaymentMethod::Invoice => "Invoice (pay by transfer)",
-        PaymentMethod::BankTransfer => "Bank transfer (prepaid)",
-        PaymentMethod::Exchange => "Exchange (credit note)",
+/// `text` broken at spaces into lines of at most `width` points at `size`
+/// (a word longer than a line stays whole).
+fn wrap(text: &str, width: f32, size: f32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && canvas::text_width(&candidate, size, false) > width {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        } else {
+            line = candidate;
+        }
     }
+    lines.push(line);
+    lines
 }
 
 /// The seller's name and everything § 14 UStG wants of the seller, above
 /// the address field.
-fn letterhead(w: &mut Writer, inv: &Invoice) {
+fn letterhead(w: &mut Writer, inv: &Invoice, t: &Labels) {
     let seller = &inv.seller;
     w.text(MARGIN, 16.0, true, &seller.name);
     w.down(15.0);
@@ -130,12 +141,12 @@ fn letterhead(w: &mut Writer, inv: &Invoice) {
             "{}, {} {}, {}",
             seller.street, seller.postal_code, seller.city, seller.country
         ),
-        format!("VAT ID {} · {}", seller.vat_id, seller.email),
+        format!("{} {} · {}", t.vat_id, seller.vat_id, seller.email),
     ];
     if !seller.contact.name.is_empty() {
         lines.push(format!(
-            "Contact: {}, {}, {}",
-            seller.contact.name, seller.contact.phone, seller.contact.email
+            "{}: {}, {}, {}",
+            t.contact, seller.contact.name, seller.contact.phone, seller.contact.email
         ));
     }
     for line in lines {
@@ -178,37 +189,37 @@ fn address_window(w: &mut Writer, inv: &Invoice) {
 }
 
 /// Number, dates and references, right of the address field.
-fn info_block(w: &mut Writer, inv: &Invoice) {
+fn info_block(w: &mut Writer, inv: &Invoice, t: &Labels) {
     w.y = WINDOW_TOP - 12.0;
     let mut rows = vec![
-        ("Number", inv.number.to_string()),
+        (t.number, inv.number.to_string()),
         (
-            "Date",
-            oms_domain::collection::business_date(inv.issued_at).to_string(),
+            t.date,
+            t.date(oms_domain::collection::business_date(inv.issued_at)),
         ),
     ];
     // § 14 (4) UStG: the date of delivery is on every invoice.
     if let Some(delivered) = inv.delivery_date {
-        rows.push(("Delivery date", delivered.to_string()));
+        rows.push((t.delivery_date, t.date(delivered)));
     }
     if let DocumentKind::CreditNote { corrects, .. } = &inv.kind {
-        rows.push(("Corrects invoice", corrects.to_string()));
+        rows.push((t.corrects, corrects.to_string()));
     }
-    rows.push(("Order", inv.order_id.to_string()));
+    rows.push((t.order, inv.order_id.to_string()));
     // The parcel's number within the order (its id, `shp_<order>-<n>`, is
     // in the e-invoice as the despatch advice reference).
     if let Some(n) = inv.shipment_id.as_deref().and_then(|s| s.rsplit_once('-')) {
-        rows.push(("Parcel", n.1.to_string()));
+        rows.push((t.parcel, n.1.to_string()));
     }
     if let Some(reference) = &inv.buyer_reference {
-        rows.push(("Your reference", reference.clone()));
+        rows.push((t.your_reference, reference.clone()));
     }
     if let Some(vat_id) = &inv.buyer_vat_id {
-        rows.push(("Your VAT ID", vat_id.clone()));
+        rows.push((t.your_vat_id, vat_id.clone()));
     }
-    rows.push(("Payment", payment_method(inv.payment_method).to_string()));
+    rows.push((t.payment, t.payment_method(inv.payment_method).to_string()));
     if let (Some(due), DocumentKind::Invoice) = (inv.due_date, &inv.kind) {
-        rows.push(("Due date", due.to_string()));
+        rows.push((t.due_date, t.date(due)));
     }
     for (label, value) in rows {
         w.text(INFO_LEFT, 8.0, false, label);
@@ -224,23 +235,27 @@ fn info_block(w: &mut Writer, inv: &Invoice) {
 
 /// Renders the invoice. Pure: the same invoice always gives the same bytes.
 pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
-    let money = |m: i64| format_minor(m, inv.currency);
+    let t = Labels::of(inv.locale);
+    let money = |m: i64| crate::email::money_in(inv.locale, m, inv.currency);
     let mut w = Writer::new();
-    letterhead(&mut w, inv);
+    letterhead(&mut w, inv, t);
     address_window(&mut w, inv);
-    let title = crate::document_title(inv);
-    info_block(&mut w, inv);
+    let title = match inv.kind {
+        DocumentKind::Invoice => t.invoice,
+        DocumentKind::CreditNote { .. } => t.credit_note,
+    };
+    info_block(&mut w, inv, t);
     w.y = SUBJECT_Y;
     w.text(MARGIN, 16.0, true, &format!("{title} {}", inv.number));
     w.down(26.0);
     // Right edges of quantity, unit price, VAT rate and amount.
     let cols = [MARGIN, 365.0, 430.0, 472.0, RIGHT];
     let header = |w: &mut Writer| {
-        w.text(cols[0], 9.0, true, "Item");
-        w.text_right(cols[1], 9.0, true, "Qty");
-        w.text_right(cols[2], 9.0, true, "Unit price");
-        w.text_right(cols[3], 9.0, true, "VAT");
-        w.text_right(cols[4], 9.0, true, "Amount");
+        w.text(cols[0], 9.0, true, t.item);
+        w.text_right(cols[1], 9.0, true, t.quantity);
+        w.text_right(cols[2], 9.0, true, t.unit_price);
+        w.text_right(cols[3], 9.0, true, t.vat);
+        w.text_right(cols[4], 9.0, true, t.amount);
         w.down(6.0);
         w.rule();
         w.down(10.0);
@@ -253,7 +268,7 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
                 MARGIN,
                 9.0,
                 false,
-                &format!("{title} {} (continued)", inv.number),
+                &format!("{title} {} ({})", inv.number, t.continued),
             );
             w.down(20.0);
             header(&mut w);
@@ -281,62 +296,69 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         w.down(13.0);
     };
     if inv.shipping != 0 {
-        total_row(&mut w, "Shipping", money(inv.shipping), false);
+        total_row(&mut w, t.shipping, money(inv.shipping), false);
     }
     if inv.discount != 0 {
         let label = match &inv.discount_code {
-            Some(code) => format!("Discount ({code})"),
-            None => "Discount".to_string(),
+            Some(code) => format!("{} ({code})", t.discount),
+            None => t.discount.to_string(),
         };
         total_row(&mut w, &label, money(-inv.discount), false);
     }
-    for t in &inv.tax_totals {
+    for tax in &inv.tax_totals {
+        // The rate as the language writes numbers: 7 %, 5,5 %.
+        let rate = if t.german() {
+            tax.rate.to_string().replace('.', ",")
+        } else {
+            tax.rate.to_string()
+        };
         total_row(
             &mut w,
-            &format!("Net at {} % VAT", t.rate),
-            money(t.net),
+            &format!("{} {rate} {}", t.net_at.0, t.net_at.1),
+            money(tax.net),
             false,
         );
-        total_row(&mut w, &format!("VAT {} %", t.rate), money(t.tax), false);
+        total_row(
+            &mut w,
+            &format!("{} {rate} %", t.vat),
+            money(tax.tax),
+            false,
+        );
     }
-    total_row(&mut w, "Total net", money(inv.total_net), false);
-    total_row(&mut w, "Total VAT", money(inv.total_tax), false);
+    total_row(&mut w, t.total_net, money(inv.total_net), false);
+    total_row(&mut w, t.total_vat, money(inv.total_tax), false);
     if inv.rounding != 0 {
-        total_row(&mut w, "Rounding", money(inv.rounding), false);
+        total_row(&mut w, t.rounding, money(inv.rounding), false);
     }
-    total_row(&mut w, "Total", money(inv.total), true);
+    total_row(&mut w, t.total, money(inv.total), true);
     match &inv.kind {
         DocumentKind::Invoice => {
-            total_row(&mut w, "Paid", money(inv.amount_paid), false);
-            total_row(&mut w, "Amount due", money(inv.amount_due), true);
+            total_row(&mut w, t.paid, money(inv.amount_paid), false);
+            total_row(&mut w, t.amount_due, money(inv.amount_due), true);
             if let Some(due) = inv.due_date {
-                total_row(&mut w, "Due date", due.to_string(), false);
+                total_row(&mut w, t.due_date, t.date(due), false);
             }
         }
         DocumentKind::CreditNote {
             corrects, exchange, ..
         } => {
-            total_row(&mut w, "Amount credited", money(inv.total), true);
-            total_row(&mut w, "Corrects invoice", corrects.to_string(), false);
+            total_row(&mut w, t.amount_credited, money(inv.total), true);
+            total_row(&mut w, t.corrects, corrects.to_string(), false);
             if let Some(e) = exchange {
-                total_row(&mut w, "Pays for the exchange", money(e.amount), false);
+                total_row(&mut w, t.pays_exchange, money(e.amount), false);
             }
         }
     }
     w.down(20.0);
     let mut footer = if inv.intra_community_supply {
         // § 14a (3) UStG: the wording and both VAT ids.
-        vec![
-            "Tax-free intra-community supply (section 4 no. 1b, section 6a UStG;".to_string(),
-            format!(
-                "Art. 138 VAT Directive). Buyer's VAT ID {}, seller's VAT ID {}.",
-                inv.buyer_vat_id.as_deref().unwrap_or("-"),
-                inv.seller.vat_id
-            ),
-            "Thank you for your order.".to_string(),
-        ]
+        let [first, second] = t.intra_community(
+            inv.buyer_vat_id.as_deref().unwrap_or("-"),
+            &inv.seller.vat_id,
+        );
+        vec![first, second, t.thanks.to_string()]
     } else {
-        vec!["Prices include VAT. Thank you for your order.".to_string()]
+        vec![format!("{} {}", t.prices_include_vat, t.thanks)]
     };
     if let (Some(iban), true) = (
         &inv.seller.iban,
@@ -347,23 +369,16 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
             .as_deref()
             .map(oms_domain::payment_reference::printed)
             .unwrap_or_else(|| inv.number.to_string());
-        let by = inv.due_date.map(|d| format!(" by {d}")).unwrap_or_default();
-        footer.push(format!(
-            "Please transfer {} to IBAN {iban}{by}, quoting {quote}.",
-            money(inv.amount_due),
-        ));
+        let by = inv.due_date.map(|d| t.date(d));
+        footer.extend(t.transfer(&money(inv.amount_due), iban, by.as_deref(), &quote));
     }
     if let DocumentKind::CreditNote {
         exchange: Some(e), ..
     } = &inv.kind
     {
-        footer.push(format!(
-            "Of this credit, {} pays for your exchange: replacement order {}.",
-            money(e.amount),
-            e.replacement_order_id
-        ));
+        footer.push(t.exchange(&money(e.amount), e.replacement_order_id.as_str()));
     }
-    for line in footer {
+    for line in footer.iter().flat_map(|l| wrap(l, RIGHT - MARGIN, 8.0)) {
         w.text(MARGIN, 8.0, false, &line);
         w.down(11.0);
     }
@@ -388,21 +403,16 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
         let y = w.y;
         w.qr(MARGIN - 12.0, y, 100.0, &payload);
         w.y = y + 45.0;
-        w.text(
-            MARGIN + 96.0,
-            8.0,
-            false,
-            "Scan with your banking app to pay",
-        );
+        w.text(MARGIN + 96.0, 8.0, false, t.scan.0);
         w.down(10.0);
-        w.text(MARGIN + 96.0, 8.0, false, "(GiroCode, EPC QR).");
+        w.text(MARGIN + 96.0, 8.0, false, t.scan.1);
         w.y = y - 10.0;
     }
 
     let title = format!("{title} {}", inv.number);
     let info = DocumentInfo {
         title: &title,
-        language: "en",
+        language: t.language,
         date: inv.issued_at,
     };
     let cii = Attachment {
@@ -415,7 +425,7 @@ pub fn render_pdf(inv: &Invoice) -> Vec<u8> {
     let count = w.pages.len();
     if count > 1 {
         for (i, page) in w.pages.iter_mut().enumerate() {
-            let label = format!("Page {} of {count}", i + 1);
+            let label = format!("{} {} {} {count}", t.page.0, i + 1, t.page.1);
             page.push(Op::Text {
                 x: RIGHT - canvas::text_width(&label, 8.0, false),
                 y: 30.0,
@@ -436,6 +446,18 @@ mod tests {
     use oms_domain::order::fixtures::sample_order;
     use oms_domain::order::OrderLine;
     use oms_domain::{InvoiceNumber, Sku, TaxRate};
+
+    #[test]
+    fn footer_lines_break_at_spaces_within_the_width() {
+        let text = "Bitte überweisen Sie 42,40 EUR auf IBAN DE02120300000000202051, Verwendungszweck RF70 8Q5X K3M4 N5P6 Q7R8 S000 4.";
+        let lines = wrap(text, RIGHT - MARGIN, 8.0);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines.join(" "), text);
+        assert!(lines
+            .iter()
+            .all(|l| canvas::text_width(l, 8.0, false) <= RIGHT - MARGIN));
+        assert_eq!(wrap("short", 100.0, 8.0), ["short"]);
+    }
 
     #[test]
     fn long_invoices_continue_on_further_pages() {
