@@ -130,6 +130,17 @@ impl Harness {
             .body
     }
 
+    /// An invoice or credit note as JSON; panics unless it is there.
+    pub async fn invoice(&self, number: &str) -> Value {
+        let a = self
+            .storefront
+            .get(&format!("/v1/invoices/{number}"))
+            .await
+            .unwrap();
+        assert_eq!(a.status, 200, "{number}: {}", a.body);
+        a.body
+    }
+
     /// Places an order and returns its id; panics unless it is captured.
     pub async fn place(&self, key: &str, lines: &[(&str, i64, i64)]) -> String {
         let a = self

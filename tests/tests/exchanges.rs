@@ -49,24 +49,15 @@ async fn ship_replacement(h: &Harness, id: &str) -> Value {
     .await;
     assert_eq!(status, 200, "{o}");
     let o = h.wait(id, |o| o["invoice_number"].is_string()).await;
-    let number = o["invoice_number"].as_str().unwrap();
-    h.storefront
-        .get(&format!("/v1/invoices/{number}"))
-        .await
-        .unwrap()
-        .body
+    h.invoice(o["invoice_number"].as_str().unwrap()).await
 }
 
 async fn credit_note_of(h: &Harness, id: &str) -> Value {
     let o = h
         .wait(id, |o| o["returns"][0]["credit_note"].is_string())
         .await;
-    let number = o["returns"][0]["credit_note"].as_str().unwrap();
-    h.storefront
-        .get(&format!("/v1/invoices/{number}"))
+    h.invoice(o["returns"][0]["credit_note"].as_str().unwrap())
         .await
-        .unwrap()
-        .body
 }
 
 async fn exchanges_settle_the_difference(h: &Harness) {

@@ -144,14 +144,9 @@ async fn parcels_are_shipped_and_invoiced(
     let mut invoices = Vec::new();
     for s in o["shipments"].as_array().unwrap() {
         let number = s["invoice_number"].as_str().unwrap();
-        let inv = h
-            .storefront
-            .get(&format!("/v1/invoices/{number}"))
-            .await
-            .unwrap();
-        assert_eq!(inv.status, 200);
-        assert_eq!(inv.body["shipment_id"], s["id"]);
-        invoices.push(inv.body);
+        let inv = h.invoice(number).await;
+        assert_eq!(inv["shipment_id"], s["id"]);
+        invoices.push(inv);
     }
     let field =
         |name: &str| -> Vec<i64> { invoices.iter().map(|i| i[name].as_i64().unwrap()).collect() };

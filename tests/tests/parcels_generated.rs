@@ -172,12 +172,7 @@ async fn generated_orders_invoice_exactly(h: &Harness, wh: &FakeWarehouse, order
         let mut units: BTreeMap<String, i64> = BTreeMap::new();
         for s in shipments {
             let number = s["invoice_number"].as_str().unwrap();
-            let inv = h
-                .storefront
-                .get(&format!("/v1/invoices/{number}"))
-                .await
-                .unwrap()
-                .body;
+            let inv = h.invoice(number).await;
             assert_eq!(inv["shipment_id"], s["id"]);
             total += inv["total"].as_i64().unwrap();
             shipping.push(inv["shipping"].as_i64().unwrap());
