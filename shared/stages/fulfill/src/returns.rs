@@ -181,7 +181,7 @@ pub async fn record_return<S: Store + ?Sized>(
             let changes = ChangeSet {
                 events: vec![returned],
                 stock,
-                ledger: exchanged(&next, &request.return_id, now, -1),
+                ledger: moved_credit(&next.id, &next, &request.return_id, -1, now),
                 ..ChangeSet::order_update(next.clone(), order.version)
             };
             match commit_order(store, changes, next).await {
@@ -197,13 +197,19 @@ pub async fn record_return<S: Store + ?Sized>(
     Ok(order)
 }
 
-/// The credit an exchange moves, as a booked amount on `order` (the
-/// original): `sign` -1 as it leaves the original, +1 as it pays the
-/// replacement. Receipts and receivables per order then see it like a
+/// The credit return `return_id` of `original` moves by its exchange, as a
+/// booked amount on order `on`: `sign` -1 as it leaves the original, +1 as
+/// it pays the replacement. Receipts and receivables per order then see it like a
 /// payment; both sides are booked the same day, so the day's payments net
 /// to what the providers and the bank paid.
-fn exchanged(order: &Order, return_id: &str, now: Timestamp, sign: i64) -> Vec<LedgerEntry> {
-    let applied = order
+fn moved_credit(
+    on: &OrderId,
+    original: &Order,
+    return_id: &str,
+    sign: i64,
+    now: Timestamp,
+) -> Vec<LedgerEntry> {
+    let applied = original
         .returns
         .iter()
         .find(|r| r.id == return_id)
@@ -212,10 +218,10 @@ fn exchanged(order: &Order, return_id: &str, now: Timestamp, sign: i64) -> Vec<L
     applied
         .into_iter()
         .map(|applied| LedgerEntry {
-            order_id: order.id.clone(),
+            order_id: on.clone(),
             event_id: format!("exchange-{return_id}"),
             amount: sign * applied,
-            currency: order.currency.to_string(),
+            currency: original.currency.to_string(),
             at: now,
         })
         .collect()
@@ -239,15 +245,8 @@ async fn capture_replacement<S: Store + ?Sized>(
     if store.order(&replacement.id).await?.is_some() {
         return Ok(());
     }
-    let ledger = exchanged(order, return_id, now, 1)
-        .into_iter()
-        .map(|l| LedgerEntry {
-            order_id: replacement.id.clone(),
-            ..l
-        })
-        .collect();
     let changes = ChangeSet {
-        ledger,
+        ledger: moved_credit(&replacement.id, order, return_id, 1, now),
         events: vec![Envelope::for_order(
             EventType::OrderCaptured,
             &replacement,
