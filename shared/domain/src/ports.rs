@@ -57,6 +57,21 @@ pub struct StockChange {
     pub reserved: i64,
 }
 
+impl StockChange {
+    /// Units that left the warehouse (shipped) or are not there (short):
+    /// out of `on_hand` and out of the `reserved` that held them.
+    pub fn gone(units: std::collections::BTreeMap<Sku, i64>) -> Vec<StockChange> {
+        units
+            .into_iter()
+            .map(|(sku, n)| StockChange {
+                sku,
+                on_hand: -n,
+                reserved: -n,
+            })
+            .collect()
+    }
+}
+
 /// An invoice with its place in the number series. The store refuses it
 /// unless `sequence` is exactly one more than the last number issued.
 #[derive(Debug, Clone)]

@@ -50,9 +50,9 @@ pub struct Parcel {
     pub lines: Option<Vec<ReturnLine>>,
 }
 
-/// Why a parcel was refused.
+/// Why a warehouse report (a parcel, a short pick) was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ShipError {
+pub enum ReportError {
     /// The order is not with the warehouse, or the tracking number was
     /// reported before with other lines: 409.
     Conflict(String),
@@ -155,7 +155,7 @@ impl Order {
     /// Records a parcel of the fulfillment (pure): the shipment is added at
     /// its price, the order becomes `partially_shipped`, or `shipped` with
     /// the last open unit.
-    pub fn ship(&mut self, parcel: Parcel, at: Timestamp) -> Result<Shipped, ShipError> {
+    pub fn ship(&mut self, parcel: Parcel, at: Timestamp) -> Result<Shipped, ReportError> {
         let carrier = parcel.carrier.trim().to_string();
         if let Some(index) = self
             .shipments
@@ -170,7 +170,7 @@ impl Order {
             return if same_lines {
                 Ok(Shipped::Repeated(index))
             } else {
-                Err(ShipError::Conflict(format!(
+                Err(ReportError::Conflict(format!(
                     "tracking number {} was reported with other lines",
                     parcel.tracking_number
                 )))
@@ -182,14 +182,14 @@ impl Order {
                 OrderStatus::Reserved | OrderStatus::HandedOff | OrderStatus::PartiallyShipped,
             ) => f.id.clone(),
             (Some(f), OrderStatus::Shipped) => {
-                return Err(ShipError::Conflict(format!(
+                return Err(ReportError::Conflict(format!(
                     "fulfillment {} was already shipped in full (tracking number {})",
                     f.id,
                     f.tracking_number.as_deref().unwrap_or("-")
                 )))
             }
             _ => {
-                return Err(ShipError::Conflict(format!(
+                return Err(ReportError::Conflict(format!(
                     "order {} is {}: nothing to ship",
                     self.id,
                     self.status.as_str()
@@ -245,7 +245,7 @@ impl Order {
             self.note("parcel_shipped", at);
         } else {
             self.transition(to, at)
-                .map_err(|e| ShipError::Conflict(e.to_string()))?;
+                .map_err(|e| ReportError::Conflict(e.to_string()))?;
         }
         if let Some(f) = self.fulfillment.as_mut() {
             f.status = if complete {
@@ -295,9 +295,9 @@ pub fn validate_against(
     ordered: &BTreeMap<Sku, i64>,
     units: &BTreeMap<Sku, i64>,
     what: &str,
-) -> Result<(), ShipError> {
+) -> Result<(), ReportError> {
     if lines.is_empty() {
-        return Err(ShipError::Unprocessable(FieldError::new(
+        return Err(ReportError::Unprocessable(FieldError::new(
             "lines",
             "lines must name at least one SKU",
         )));
@@ -305,13 +305,13 @@ pub fn validate_against(
     let mut wanted: BTreeMap<&Sku, i64> = BTreeMap::new();
     for (i, l) in lines.iter().enumerate() {
         if l.quantity < 1 {
-            return Err(ShipError::Unprocessable(FieldError::new(
+            return Err(ReportError::Unprocessable(FieldError::new(
                 format!("lines[{i}].quantity"),
                 "quantity must be at least 1",
             )));
         }
         if !ordered.contains_key(&l.sku) {
-            return Err(ShipError::Unprocessable(FieldError::new(
+            return Err(ReportError::Unprocessable(FieldError::new(
                 format!("lines[{i}].sku"),
                 format!("the order has no SKU `{}`", l.sku),
             )));
@@ -320,7 +320,7 @@ pub fn validate_against(
         *total += l.quantity;
         let have = units.get(&l.sku).copied().unwrap_or(0);
         if *total > have {
-            return Err(ShipError::Unprocessable(FieldError::new(
+            return Err(ReportError::Unprocessable(FieldError::new(
                 format!("lines[{i}].quantity"),
                 format!(
                     "{} units of `{}` in the parcel, but only {have} {what}",
@@ -460,7 +460,7 @@ mod tests {
         assert_eq!(o.ship(parcel("P1", None), at()), Ok(Shipped::Repeated(0)));
         assert!(matches!(
             o.ship(parcel("P1", Some(vec![line("MUG-BLUE", 1)])), at()),
-            Err(ShipError::Conflict(_))
+            Err(ReportError::Conflict(_))
         ));
         assert_eq!(o, before);
     }
@@ -478,21 +478,21 @@ mod tests {
             )
             .unwrap_err();
         assert!(
-            matches!(e, ShipError::Unprocessable(ref f) if f.field.as_deref() == Some("lines[1].quantity") && f.message.contains("only 1 still to ship")),
+            matches!(e, ReportError::Unprocessable(ref f) if f.field.as_deref() == Some("lines[1].quantity") && f.message.contains("only 1 still to ship")),
             "{e:?}"
         );
         let e = o
             .ship(parcel("P2", Some(vec![line("DESK", 1)])), at())
             .unwrap_err();
         assert!(
-            matches!(e, ShipError::Unprocessable(ref f) if f.field.as_deref() == Some("lines[0].sku")),
+            matches!(e, ReportError::Unprocessable(ref f) if f.field.as_deref() == Some("lines[0].sku")),
             "{e:?}"
         );
         assert_eq!(o, before);
         o.ship(parcel("P2", None), at()).unwrap();
         assert!(matches!(
             o.ship(parcel("P3", None), at()),
-            Err(ShipError::Conflict(_))
+            Err(ReportError::Conflict(_))
         ));
     }
 

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use crate::money::allocate;
 use crate::order::{Order, OrderStatus, ReturnLine};
-use crate::shipment::{validate_against, ShipError};
-use crate::{FieldError, Sku};
+use crate::shipment::{validate_against, ReportError};
+use crate::Sku;
 
 /// One short pick as the order keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -25,15 +25,6 @@ pub struct ShortPick {
     pub amount: i64,
 }
 
-/// Why a short pick was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CutError {
-    /// A SKU the order lacks, or more units than it has: 422 naming the line.
-    Unprocessable(FieldError),
-    /// Not in a state the warehouse holds it in: 409.
-    Conflict(String),
-}
-
 /// Cuts `lines` from `order` (pure): lines, discount and total shrink, and
 /// an order left with nothing to ship is cancelled with a total of 0.
 /// Returns the stock to take out (units per SKU) with the short pick.
@@ -42,24 +33,19 @@ pub fn cut(
     lines: &[ReturnLine],
     reason: Option<String>,
     at: Timestamp,
-) -> Result<BTreeMap<Sku, i64>, CutError> {
+) -> Result<BTreeMap<Sku, i64>, ReportError> {
     if !matches!(
         order.status,
         OrderStatus::Reserved | OrderStatus::HandedOff | OrderStatus::PartiallyShipped
     ) {
-        return Err(CutError::Conflict(format!(
+        return Err(ReportError::Conflict(format!(
             "order {} is {}: only units the warehouse holds can be short",
             order.id,
             order.status.as_str()
         )));
     }
     let open = order.open_units();
-    validate_against(lines, &order.units_per_sku(), &open, "not yet shipped").map_err(
-        |e| match e {
-            ShipError::Unprocessable(f) => CutError::Unprocessable(f),
-            ShipError::Conflict(c) => CutError::Conflict(c),
-        },
-    )?;
+    validate_against(lines, &order.units_per_sku(), &open, "not yet shipped")?;
     let mut wanted: BTreeMap<Sku, i64> = BTreeMap::new();
     for l in lines {
         *wanted.entry(l.sku.clone()).or_default() += l.quantity;
@@ -85,7 +71,7 @@ pub fn cut(
         order.total = 0;
         order
             .transition(OrderStatus::Cancelled, at)
-            .map_err(|e| CutError::Conflict(e.to_string()))?;
+            .map_err(|e| ReportError::Conflict(e.to_string()))?;
     } else {
         // The cut units take their share of the discount no parcel took
         // (all of it when nothing is left to ship), as a parcel would.
@@ -99,7 +85,7 @@ pub fn cut(
             // The parcels shipped are all there is now.
             order
                 .transition(OrderStatus::Shipped, at)
-                .map_err(|e| CutError::Conflict(e.to_string()))?;
+                .map_err(|e| ReportError::Conflict(e.to_string()))?;
             if let Some(f) = order.fulfillment.as_mut() {
                 f.status = crate::order::FulfillmentStatus::Shipped;
             }
@@ -180,19 +166,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(e, CutError::Unprocessable(ref f) if f.field.as_deref() == Some("lines[1].quantity")),
+            matches!(e, ReportError::Unprocessable(ref f) if f.field.as_deref() == Some("lines[1].quantity")),
             "{e:?}"
         );
         let e = cut(&mut o, &[line("LAMP", 1)], None, Timestamp::UNIX_EPOCH).unwrap_err();
         assert!(
-            matches!(e, CutError::Unprocessable(ref f) if f.field.as_deref() == Some("lines[0].sku")),
+            matches!(e, ReportError::Unprocessable(ref f) if f.field.as_deref() == Some("lines[0].sku")),
             "{e:?}"
         );
         assert_eq!(o, before);
         o.status = OrderStatus::Shipped;
         assert!(matches!(
             cut(&mut o, &[line("MUG-BLUE", 1)], None, Timestamp::UNIX_EPOCH),
-            Err(CutError::Conflict(_))
+            Err(ReportError::Conflict(_))
         ));
     }
 

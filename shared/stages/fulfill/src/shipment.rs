@@ -6,7 +6,7 @@ use oms_domain::event::{Envelope, EventType, Notice};
 use oms_domain::order::{Order, OrderStatus, ReturnLine};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
 use oms_domain::ports::{ChangeSet, CommitError, ParcelFact, StockChange, Store};
-use oms_domain::shipment::{Parcel, ShipError, Shipped};
+use oms_domain::shipment::{Parcel, ReportError, Shipped};
 use oms_domain::{FieldError, FulfillmentId, StoreError};
 use serde::Deserialize;
 
@@ -64,6 +64,15 @@ pub enum FulfillmentError {
     Store(#[from] StoreError),
 }
 
+impl From<ReportError> for FulfillmentError {
+    fn from(refused: ReportError) -> Self {
+        match refused {
+            ReportError::Conflict(m) => FulfillmentError::Conflict(m),
+            ReportError::Unprocessable(f) => FulfillmentError::Unprocessable(f),
+        }
+    }
+}
+
 /// Ships a parcel of the fulfillment: its units leave `on_hand` and
 /// `reserved` in the same change as the order's record of it, and
 /// `OrderShipped` (naming the shipment, to invoice it) and the customer's
@@ -89,17 +98,9 @@ pub async fn record_shipment<S: Store + ?Sized>(
             let (index, units) = match next.ship(parcel, now) {
                 Ok(Shipped::Repeated(_)) => return Ok(Round::Done(order)),
                 Ok(Shipped::New { index, stock }) => (index, stock),
-                Err(ShipError::Conflict(m)) => return Err(FulfillmentError::Conflict(m)),
-                Err(ShipError::Unprocessable(f)) => return Err(FulfillmentError::Unprocessable(f)),
+                Err(refused) => return Err(refused.into()),
             };
-            let stock = units
-                .into_iter()
-                .map(|(sku, units)| StockChange {
-                    sku,
-                    on_hand: -units,
-                    reserved: -units,
-                })
-                .collect();
+            let stock = StockChange::gone(units);
             let shipment_id = next.shipments[index].id.clone();
             let parcel = (next.status == OrderStatus::PartiallyShipped).then(|| ParcelFact {
                 shipment_id: shipment_id.clone(),

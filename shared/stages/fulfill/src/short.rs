@@ -9,7 +9,7 @@ use oms_domain::event::{Envelope, Notice};
 use oms_domain::order::{FulfillmentStatus, Order, OrderStatus, ReturnLine};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey};
 use oms_domain::ports::{ChangeSet, CommitError, StockChange, Store};
-use oms_domain::short_pick::{cut, CutError};
+use oms_domain::short_pick::cut;
 use oms_domain::{FieldError, FulfillmentId, StoreError};
 use serde::Deserialize;
 
@@ -54,25 +54,13 @@ pub async fn record_short<S: Store + ?Sized>(
         move |order: Option<Order>| async move {
             let order = order.ok_or_else(|| FulfillmentError::NotFound(id.clone()))?;
             let mut next = next_version(&order);
-            let units = cut(&mut next, &request.lines, request.reason.clone(), now).map_err(
-                |e| match e {
-                    CutError::Unprocessable(f) => FulfillmentError::Unprocessable(f),
-                    CutError::Conflict(m) => FulfillmentError::Conflict(m),
-                },
-            )?;
+            let units = cut(&mut next, &request.lines, request.reason.clone(), now)?;
             if next.status == OrderStatus::Cancelled {
                 if let Some(f) = next.fulfillment.as_mut() {
                     f.status = FulfillmentStatus::Cancelled;
                 }
             }
-            let stock = units
-                .into_iter()
-                .map(|(sku, units)| StockChange {
-                    sku,
-                    on_hand: -units,
-                    reserved: -units,
-                })
-                .collect();
+            let stock = StockChange::gone(units);
             let notice =
                 Envelope::notice(Notice::Short, &next, now).numbered(next.short_picks.len(), None);
             let changes = ChangeSet {
