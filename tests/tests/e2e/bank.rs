@@ -12,8 +12,8 @@ use oms_tests::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const CAMT053: &str = include_str!("../fixtures/camt/camt053_v02.xml");
-const CAMT054: &str = include_str!("../fixtures/camt/camt054_v08.xml");
+const CAMT053: &str = include_str!("../../fixtures/camt/camt053_v02.xml");
+const CAMT054: &str = include_str!("../../fixtures/camt/camt054_v08.xml");
 
 fn euros(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)

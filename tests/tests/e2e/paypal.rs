@@ -16,7 +16,7 @@ const WEBHOOK_ID: &str = "WH-TEST-1";
 
 /// Serves tests/fixtures/paypal/cert.pem and counts the downloads.
 async fn cert_server() -> (String, Arc<AtomicUsize>) {
-    let pem = include_bytes!("../fixtures/paypal/cert.pem").to_vec();
+    let pem = include_bytes!("../../fixtures/paypal/cert.pem").to_vec();
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     let app = axum::Router::new().route(
@@ -66,8 +66,9 @@ async fn start_aws() -> (Paypal, oms_tests::aws::AwsTestEnv) {
 }
 
 fn sign(message: &str) -> String {
-    let key = ring::signature::RsaKeyPair::from_pkcs8(include_bytes!("../fixtures/paypal/key.pk8"))
-        .unwrap();
+    let key =
+        ring::signature::RsaKeyPair::from_pkcs8(include_bytes!("../../fixtures/paypal/key.pk8"))
+            .unwrap();
     let mut signature = vec![0; key.public().modulus_len()];
     key.sign(
         &ring::signature::RSA_PKCS1_SHA256,
