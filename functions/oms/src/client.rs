@@ -93,12 +93,19 @@ impl Client {
     }
 
     pub async fn create_order(&self, idempotency_key: &str, order: &Value) -> Result<Answer> {
+        self.post_idempotent("/v1/orders", idempotency_key, order)
+            .await
+    }
+
+    /// POSTs JSON under an `Idempotency-Key`: sent again, it has no
+    /// further effect.
+    pub async fn post_idempotent(&self, path: &str, key: &str, body: &Value) -> Result<Answer> {
         let request = self
             .http
-            .post(format!("{}/v1/orders", self.base))
+            .post(format!("{}{path}", self.base))
             .bearer_auth(&self.key)
-            .header("idempotency-key", idempotency_key)
-            .json(order);
+            .header("idempotency-key", key)
+            .json(body);
         self.send(request).await
     }
 

@@ -26,6 +26,9 @@ pub enum EventType {
     DunningNoticeDue,
     /// Something the customer is told by email (payload `notice`).
     CustomerNotice,
+    /// A cancelled replacement order gave the credit of the original's
+    /// return (payload `return_id`) back: the original order takes it back.
+    CreditReturned,
 }
 
 /// What a [`EventType::CustomerNotice`] tells the customer.
@@ -107,7 +110,8 @@ impl EventType {
             | EventType::OrderReturned
             | EventType::PrepaymentExpired
             | EventType::DunningNoticeDue
-            | EventType::CustomerNotice => QueueName::Invoice,
+            | EventType::CustomerNotice
+            | EventType::CreditReturned => QueueName::Invoice,
             EventType::PaymentEventReceived => QueueName::Reconcile,
             EventType::ShipmentDue => QueueName::WarehouseSim,
         }

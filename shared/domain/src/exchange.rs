@@ -17,9 +17,11 @@ use std::collections::HashMap;
 use utoipa::ToSchema;
 
 use crate::catalog::SkuItem;
+use crate::event::{Envelope, EventType};
 use crate::money::allocate;
 use crate::order::{Dunning, Order, OrderLine, OrderStatus, PaymentMethod, Return, TimelineEntry};
 use crate::payment::PaymentLedger;
+use crate::ports::LedgerEntry;
 use crate::{FieldError, OrderId, Sku, TaxRate};
 
 /// Goods the customer asks for instead, as the warehouse reports them.
@@ -183,6 +185,73 @@ pub fn record(
     Ok(())
 }
 
+/// A replacement order cancelled (by the customer, the warehouse or a short
+/// pick of every unit) has no use for the credit that paid it: it goes back
+/// to the original order, which then owes the customer the whole credit as
+/// if the return had been a plain one. Zeroes the replacement's share (pure)
+/// and gives what the change must carry: the booked amounts leaving it and
+/// an event per return that gives them to the original. Money the customer
+/// paid on top stays on the replacement, to be refunded there.
+pub fn give_back_credit(
+    replacement: &mut Order,
+    at: Timestamp,
+) -> (Vec<LedgerEntry>, Vec<Envelope>) {
+    let Some(original) = replacement.exchange_for.clone() else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut booked = Vec::new();
+    let mut events = Vec::new();
+    for (return_id, applied) in replacement.ledger.exchanged.iter_mut() {
+        if *applied == 0 {
+            continue;
+        }
+        booked.push(LedgerEntry {
+            order_id: replacement.id.clone(),
+            event_id: credit_back_id(return_id),
+            amount: -*applied,
+            currency: replacement.currency.to_string(),
+            at,
+        });
+        *applied = 0;
+        let mut event = Envelope::new(
+            EventType::CreditReturned,
+            Some(original.clone()),
+            &replacement.correlation_id,
+            at,
+        );
+        event.payload.return_id = Some(return_id.clone());
+        events.push(event);
+    }
+    (booked, events)
+}
+
+/// The original order takes back the credit of its return `return_id`
+/// (pure): its share given to the replacement is zeroed. Returns the booked
+/// amount, `None` when it was given back before (a redelivered event).
+pub fn take_back_credit(
+    original: &mut Order,
+    return_id: &str,
+    at: Timestamp,
+) -> Option<LedgerEntry> {
+    let given = original.ledger.exchanged.get_mut(return_id)?;
+    if *given == 0 {
+        return None;
+    }
+    let entry = LedgerEntry {
+        order_id: original.id.clone(),
+        event_id: credit_back_id(return_id),
+        amount: -*given,
+        currency: original.currency.to_string(),
+        at,
+    };
+    *given = 0;
+    Some(entry)
+}
+
+fn credit_back_id(return_id: &str) -> String {
+    format!("exchange-{return_id}-back")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +309,54 @@ mod tests {
         assert_eq!((lines[1].quantity, lines[1].unit_price), (2, 150));
         let intra = price(&[ask("COAT", 1, Some(700))], &catalogue(), 0, true).unwrap();
         assert_eq!(intra[0].tax_rate.basis_points(), 0);
+    }
+
+    #[test]
+    fn a_cancelled_replacement_gives_the_credit_back_once() {
+        let mut original = crate::order::fixtures::sample_order();
+        original.ledger.received = original.total;
+        original.ledger.exchanged.insert("RMA-1".into(), -1900);
+        let mut replacement = original.clone();
+        replacement.id = OrderId::from("ord_r");
+        replacement.exchange_for = Some(original.id.clone());
+        replacement.ledger = PaymentLedger::default();
+        replacement.ledger.received = 3100;
+        replacement.ledger.exchanged.insert("RMA-1".into(), 1900);
+
+        let (booked, events) = give_back_credit(&mut replacement, Timestamp::UNIX_EPOCH);
+        assert_eq!(
+            replacement.ledger.net_paid(),
+            3100,
+            "what the customer paid"
+        );
+        assert_eq!(booked.len(), 1);
+        assert_eq!(
+            (booked[0].amount, booked[0].order_id.clone()),
+            (-1900, replacement.id.clone())
+        );
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_type, EventType::CreditReturned);
+        assert_eq!(events[0].order_id.as_ref(), Some(&original.id));
+        assert_eq!(events[0].payload.return_id.as_deref(), Some("RMA-1"));
+        // Nothing more to give on a second cancellation path.
+        assert!(give_back_credit(&mut replacement, Timestamp::UNIX_EPOCH)
+            .0
+            .is_empty());
+
+        let back = take_back_credit(&mut original, "RMA-1", Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(
+            (back.amount, back.event_id.as_str()),
+            (1900, "exchange-RMA-1-back")
+        );
+        assert_eq!(original.ledger.net_paid(), original.total);
+        assert!(take_back_credit(&mut original, "RMA-1", Timestamp::UNIX_EPOCH).is_none());
+        assert!(take_back_credit(&mut original, "RMA-9", Timestamp::UNIX_EPOCH).is_none());
+        // An ordinary order has no credit to give back.
+        let mut plain = crate::order::fixtures::sample_order();
+        assert_eq!(
+            give_back_credit(&mut plain, Timestamp::UNIX_EPOCH),
+            (vec![], vec![])
+        );
     }
 
     #[test]

@@ -23,6 +23,37 @@ pub struct ShortPick {
     pub at: Timestamp,
     /// By how much the order's total went down.
     pub amount: i64,
+    /// The warehouse's `Idempotency-Key` for this report, when it sent one:
+    /// the same report again is then recognised and cuts nothing more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// What an `Idempotency-Key` makes of a short-pick report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// The key is new on this order: cut.
+    New,
+    /// The same report again (same lines and reason): nothing to do.
+    Same,
+    /// The key was used for another report: refused.
+    Different,
+}
+
+/// Whether the short pick reported under `key` was recorded on `order`
+/// before, and if so whether it was this one. Without a key a warehouse
+/// cannot retry safely (two reports of one missing unit cut two), which is
+/// why it may send one.
+pub fn replay(order: &Order, key: &str, lines: &[ReturnLine], reason: Option<&str>) -> Replay {
+    match order
+        .short_picks
+        .iter()
+        .find(|p| p.key.as_deref() == Some(key))
+    {
+        None => Replay::New,
+        Some(p) if p.lines == lines && p.reason.as_deref() == reason => Replay::Same,
+        Some(_) => Replay::Different,
+    }
 }
 
 /// Cuts `lines` from `order` (pure): lines, discount and total shrink, and
@@ -96,6 +127,7 @@ pub fn cut(
         reason,
         at,
         amount: total_before - order.total,
+        key: None,
     });
     order.note("short_picked", at);
     Ok(wanted)
@@ -120,6 +152,28 @@ mod tests {
         let mut o = sample_order();
         o.status = OrderStatus::HandedOff;
         o
+    }
+
+    #[test]
+    fn a_key_recognises_its_report_and_refuses_another() {
+        let mut o = held();
+        let lines = [line("MUG-BLUE", 1)];
+        assert_eq!(replay(&o, "k1", &lines, Some("damaged")), Replay::New);
+        cut(
+            &mut o,
+            &lines,
+            Some("damaged".into()),
+            Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
+        o.short_picks.last_mut().unwrap().key = Some("k1".into());
+        assert_eq!(replay(&o, "k1", &lines, Some("damaged")), Replay::Same);
+        assert_eq!(replay(&o, "k1", &lines, Some("lost")), Replay::Different);
+        assert_eq!(
+            replay(&o, "k1", &[line("MUG-BLUE", 2)], Some("damaged")),
+            Replay::Different
+        );
+        assert_eq!(replay(&o, "k2", &lines, Some("damaged")), Replay::New);
     }
 
     #[test]

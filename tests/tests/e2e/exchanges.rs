@@ -4,7 +4,8 @@
 //! to pay; dearer: the difference is due on the replacement; cheaper: the
 //! rest of the credit stays on the original order (overpaid, refund due).
 //! An unknown replacement SKU books nothing; a repeated return changes
-//! nothing.
+//! nothing; a replacement cancelled before it ships gives the credit back
+//! to the original.
 
 use oms_tests::*;
 use serde_json::{json, Value};
@@ -238,6 +239,53 @@ async fn exchanges_settle_the_difference(h: &Harness) {
         report["payments_received"]["EUR"],
         4395 + 2395 + 2395,
         "{report}"
+    );
+
+    // A replacement cancelled before it ships gives the credit back: the
+    // original owes the customer all of it (19.00), the replacement only
+    // what the customer paid on top (31.00), each as a refund due.
+    let (original, ful) = shipped(h, "ex-cancel", 1).await;
+    let (status, answer) = post(
+        h,
+        &format!("/v1/fulfillments/{ful}/returns"),
+        json!({"return_id": "RMA-4", "lines": [{"sku": "SHIRT-M", "quantity": 1}],
+               "exchange": [{"sku": "COAT", "quantity": 1, "unit_price": 5000}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let r = answer["replacement_order_id"].as_str().unwrap().to_string();
+    let pay = h
+        .admin
+        .pay("evt_ex_cancel_r", &r, 3100, "eur")
+        .await
+        .unwrap();
+    assert_eq!(pay.status, 200, "{}", pay.body);
+    h.wait(&r, |o| o["payment_status"] == "paid").await;
+    h.wait_status(&r, "handed_off").await;
+    let cancelled = h
+        .storefront
+        .post(&format!("/v1/orders/{r}/cancel"), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert_eq!(
+        cancelled.body["amount_paid"], 3100,
+        "the credit left the cancelled replacement: {}",
+        cancelled.body
+    );
+    let o = h.wait(&original, |o| o["amount_paid"] == json!(2395)).await;
+    assert_eq!(
+        (o["total"].clone(), o["payment_status"].clone()),
+        (json!(2395), json!("overpaid")),
+        "the original owes the whole credit of 19.00 back: {o}"
+    );
+    assert_eq!(o["amount_credited"], 1900);
+    assert_eq!(h.sku("COAT").await["reserved"], 0, "released");
+    let report = h.admin.get("/v1/reports/daily").await.unwrap().body;
+    assert_eq!(
+        report["payments_received"]["EUR"],
+        4395 + 2395 + 2395 + 2395 + 3100,
+        "the credit moved there and back nets to nothing: {report}"
     );
 
     // Only a return creates an exchange order.

@@ -78,10 +78,49 @@ async fn the_warehouse_cuts_what_it_cannot_ship(h: &Harness, wh: &FakeWarehouse)
         (json!(9), json!(3))
     );
 
-    // The paid order: one lamp short, the customer is owed a refund.
+    // The paid order: one lamp short, the customer is owed a refund. The
+    // warehouse sends it under an Idempotency-Key and, as if the answer were
+    // lost, again: the second cuts nothing more.
     let p = h.order(&paid).await;
-    let (status, p) = short(h, &ful(&p), json!([{"sku": "LAMP", "quantity": 1}])).await;
-    assert_eq!(status, 200, "{p}");
+    let lamp = json!({"lines": [{"sku": "LAMP", "quantity": 1}], "reason": "damaged"});
+    let path = format!("/v1/fulfillments/{}/short", ful(&p));
+    let first = h
+        .warehouse
+        .post_idempotent(&path, "short-lamp-1", &lamp)
+        .await
+        .unwrap();
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = h
+        .warehouse
+        .post_idempotent(&path, "short-lamp-1", &lamp)
+        .await
+        .unwrap();
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["total"], first.body["total"], "cut once");
+    assert_eq!(again.body["lines"], first.body["lines"]);
+    // The key with another report: refused, nothing cut.
+    let other = json!({"lines": [{"sku": "LAMP", "quantity": 1}], "reason": "lost"});
+    let refused = h
+        .warehouse
+        .post_idempotent(&path, "short-lamp-1", &other)
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "idempotency_conflict");
+    let bad = h
+        .warehouse
+        .post_idempotent(&path, "two words", &lamp)
+        .await
+        .unwrap();
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(bad.body["error"]["field"], "Idempotency-Key");
+    let stock = h.sku("LAMP").await;
+    assert_eq!(
+        (stock["on_hand"].clone(), stock["reserved"].clone()),
+        (json!(9), json!(1)),
+        "one lamp out of stock, not two"
+    );
+    let p = h.order(&paid).await;
     assert_eq!(p["total"], 10195 - 4900 + 50);
     assert_eq!(p["payment_status"], "overpaid");
     assert_eq!(p["amount_due"], 0, "a refund of 48.50 is due");

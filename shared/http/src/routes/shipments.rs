@@ -1,8 +1,9 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use jiff::Timestamp;
+use oms_capture::check_idempotency_key;
 use oms_domain::new_order::parse_json;
 use oms_domain::order::Order;
 use oms_domain::{FieldError, FulfillmentId};
@@ -41,6 +42,11 @@ fn answer(
             Err(ApiError::not_found(format!("no fulfillment {id}")))
         }
         Err(FulfillmentError::Conflict(m)) => Err(ApiError::conflict(m)),
+        Err(FulfillmentError::IdempotencyConflict(m)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_conflict",
+            m,
+        )),
         Err(FulfillmentError::Unprocessable(f)) => Err(ApiError::unprocessable(f)),
         Err(FulfillmentError::Store(e)) => Err(e.into()),
     }
@@ -122,11 +128,14 @@ pub struct ReturnAnswer {
 /// (its total shrinks by their price less their share of the discount),
 /// taken out of stock, and the customer is told. A paid order shows
 /// `overpaid` (a refund is due); cutting every unit cancels the order.
+/// A report has no id of its own: a warehouse that may retry sends an
+/// `Idempotency-Key`, and the same report under it again cuts nothing more.
 #[utoipa::path(post, path = "/v1/fulfillments/{id}/short", tag = "warehouse", request_body = ShortRequest,
-    params(("id" = String, Path)),
+    params(("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "optional, 1 to 255 visible ASCII characters: the same report again changes nothing")),
     responses((status = 200, body = OrderView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "not held by the warehouse (shipped, cancelled, not reserved)"),
+        (status = 409, body = ErrorBody, description = "not held by the warehouse (shipped, cancelled, not reserved), or idempotency_conflict"),
         (status = 422, body = ErrorBody, description = "a SKU the order lacks, or more units than it holds")),
     security(("bearer" = [])))]
 pub async fn post_short(
@@ -136,12 +145,17 @@ pub async fn post_short(
     body: Body,
 ) -> Result<Json<OrderView>, ApiError> {
     state.config.keys.authorize(&headers, &[Role::Warehouse])?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(check_idempotency_key(v.to_str().ok()).map_err(ApiError::invalid)?),
+    };
     let request: ShortRequest = read_report(body, ShortRequest::validate).await?;
     answer(
         record_short(
             state.store.as_ref(),
             &FulfillmentId(id),
             &request,
+            key,
             Timestamp::now(),
         )
         .await,

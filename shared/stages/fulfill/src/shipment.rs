@@ -60,6 +60,9 @@ pub enum FulfillmentError {
     /// Refers to what the order does not have: 422, naming the field.
     #[error("{}", .0.message)]
     Unprocessable(FieldError),
+    /// The report's `Idempotency-Key` was used for another report: 409.
+    #[error("{0}")]
+    IdempotencyConflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -6,10 +6,11 @@
 use jiff::Timestamp;
 use oms_domain::error::StoreErrorKind;
 use oms_domain::event::{Envelope, Notice};
+use oms_domain::exchange::give_back_credit;
 use oms_domain::order::{FulfillmentStatus, Order, OrderStatus, ReturnLine};
-use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey};
+use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
 use oms_domain::ports::{ChangeSet, CommitError, StockChange, Store};
-use oms_domain::short_pick::cut;
+use oms_domain::short_pick::{cut, replay, Replay};
 use oms_domain::{FieldError, FulfillmentId, StoreError};
 use serde::Deserialize;
 
@@ -42,10 +43,14 @@ impl ShortRequest {
     }
 }
 
+/// Cuts the reported units. With an `Idempotency-Key` (`key`) the same
+/// report again answers the order as it is and cuts nothing more; the key
+/// used for another report is refused.
 pub async fn record_short<S: Store + ?Sized>(
     store: &S,
     id: &FulfillmentId,
     request: &ShortRequest,
+    key: Option<&str>,
     now: Timestamp,
 ) -> Result<Order, FulfillmentError> {
     update_order(
@@ -53,18 +58,37 @@ pub async fn record_short<S: Store + ?Sized>(
         OrderKey::Fulfillment(id),
         move |order: Option<Order>| async move {
             let order = order.ok_or_else(|| FulfillmentError::NotFound(id.clone()))?;
+            if let Some(key) = key {
+                match replay(&order, key, &request.lines, request.reason.as_deref()) {
+                    Replay::New => {}
+                    Replay::Same => return Ok(Round::Done(order)),
+                    Replay::Different => {
+                        return Err(FulfillmentError::IdempotencyConflict(format!(
+                            "Idempotency-Key {key} was used for another short pick of this order"
+                        )))
+                    }
+                }
+            }
             let mut next = next_version(&order);
             let units = cut(&mut next, &request.lines, request.reason.clone(), now)?;
+            if let Some(pick) = next.short_picks.last_mut() {
+                pick.key = key.map(str::to_string);
+            }
+            let mut ledger = Vec::new();
+            let mut events = Vec::new();
             if next.status == OrderStatus::Cancelled {
                 if let Some(f) = next.fulfillment.as_mut() {
                     f.status = FulfillmentStatus::Cancelled;
                 }
+                (ledger, events) = give_back_credit(&mut next, now);
             }
             let stock = StockChange::gone(units);
-            let notice =
-                Envelope::notice(Notice::Short, &next, now).numbered(next.short_picks.len(), None);
+            events.push(
+                Envelope::notice(Notice::Short, &next, now).numbered(next.short_picks.len(), None),
+            );
             let changes = ChangeSet {
-                events: vec![notice],
+                events,
+                ledger,
                 stock,
                 ..ChangeSet::order_update(next.clone(), order.version)
             };

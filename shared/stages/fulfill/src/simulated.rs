@@ -67,6 +67,9 @@ pub async fn ship_simulated<S: Store + ?Sized>(
             Err(StageError::permanent(format!("no fulfillment {id}")))
         }
         Err(FulfillmentError::Unprocessable(f)) => Err(StageError::permanent(f.message)),
+        Err(e @ FulfillmentError::IdempotencyConflict(_)) => {
+            Err(StageError::permanent(e.to_string()))
+        }
         Err(FulfillmentError::Store(e)) => Err(e.into()),
     }
 }

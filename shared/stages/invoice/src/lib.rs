@@ -18,12 +18,13 @@ pub use ubl::{render_ubl, CUSTOMIZATION_ID as XRECHNUNG_ID};
 use jiff::Timestamp;
 use oms_domain::collection::{business_date, due_date, CollectionPolicy};
 use oms_domain::event::{Envelope, EventType, Notice};
+use oms_domain::exchange;
 use oms_domain::invoice::{
     build_credit_note, build_invoice, build_parcel_invoice, Invoice, Seller,
 };
 use oms_domain::journal;
 use oms_domain::order::{Order, OrderStatus};
-use oms_domain::order_write::{next_version, update_order, OrderKey, Round};
+use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
 use oms_domain::ports::{ChangeSet, CommitError, Conflict, InvoiceWrite, Mailer, Store};
 use oms_domain::{InvoiceNumber, OrderId, StageError};
 use std::collections::BTreeMap;
@@ -84,7 +85,8 @@ pub struct InvoiceConfig {
 }
 
 /// Consumer of the invoice queue: `OrderShipped` gets the invoice,
-/// `OrderReturned` a credit note.
+/// `OrderReturned` a credit note, `CreditReturned` gives an exchange's
+/// credit back to the original order, notices are mailed.
 pub async fn handle<S, M>(
     store: &S,
     mailer: &M,
@@ -126,6 +128,14 @@ where
                 &event.payload,
             )
             .await;
+        }
+        EventType::CreditReturned => {
+            let return_id = event
+                .payload
+                .return_id
+                .as_deref()
+                .ok_or_else(|| StageError::permanent("CreditReturned without return id"))?;
+            return take_back_credit(store, order, return_id, Timestamp::now()).await;
         }
         EventType::OrderReturned => {
             let return_id = event
@@ -246,6 +256,34 @@ pub async fn issue_invoice<S: Store + ?Sized>(
                 Some(invoice) => Round::Done(Issued::New(Box::new(invoice))),
                 None => Round::Raced,
             })
+        },
+    )
+    .await
+}
+
+/// The original order takes back the credit its cancelled replacement gave
+/// back (the credit note's business, so the invoice stage's): once, also
+/// when the event is delivered again.
+async fn take_back_credit<S: Store + ?Sized>(
+    store: &S,
+    id: &OrderId,
+    return_id: &str,
+    now: Timestamp,
+) -> Result<(), StageError> {
+    update_order(
+        store,
+        OrderKey::Id(id),
+        move |order: Option<Order>| async move {
+            let order = order.ok_or_else(|| unknown(id))?;
+            let mut next = next_version(&order);
+            let Some(entry) = exchange::take_back_credit(&mut next, return_id, now) else {
+                return Ok(Round::Done(()));
+            };
+            let changes = ChangeSet {
+                ledger: vec![entry],
+                ..ChangeSet::order_update(next, order.version)
+            };
+            Ok(commit_order(store, changes, ()).await?)
         },
     )
     .await

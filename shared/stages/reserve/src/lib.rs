@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use oms_domain::collection::{prepayment_expired, CollectionPolicy};
 use oms_domain::error::StoreErrorKind;
 use oms_domain::event::{Envelope, EventType, Notice};
+use oms_domain::exchange;
 use oms_domain::order::{Fulfillment, FulfillmentStatus, Order, OrderStatus, PaymentMethod};
 use oms_domain::order_write::{commit_order, next_version, update_order, OrderKey, Round};
 use oms_domain::ports::{ChangeSet, CommitError, Conflict, StockChange, Store};
@@ -193,6 +194,9 @@ fn cancellation(
     if let Some(f) = next.fulfillment.as_mut() {
         f.status = FulfillmentStatus::Cancelled;
     }
+    let (ledger, credit_back) = exchange::give_back_credit(&mut next, now);
+    let mut events = events;
+    events.extend(credit_back);
     let stock = if order.status.holds_stock() {
         order
             .units_per_sku()
@@ -209,6 +213,7 @@ fn cancellation(
     let changes = ChangeSet {
         stock,
         events,
+        ledger,
         ..ChangeSet::order_update(next.clone(), order.version)
     };
     Ok((changes, next))
