@@ -6,6 +6,7 @@ use oms_domain::order::{
 };
 use oms_domain::payment::PaymentStatus;
 use oms_domain::shipment::Shipment;
+use oms_domain::short_pick::ShortPick;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -101,6 +102,9 @@ pub struct OrderView {
     /// Each parcel shipped, with its invoice once issued.
     pub shipments: Vec<ShipmentView>,
     pub returns: Vec<Return>,
+    /// Units the warehouse could not ship, cut from the order, each with
+    /// what it took off the total (and the warehouse's `Idempotency-Key`).
+    pub short_picks: Vec<ShortPick>,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -152,6 +156,7 @@ impl From<&Order> for OrderView {
                 .collect(),
             shipments: o.shipments.iter().map(ShipmentView::from).collect(),
             returns: o.returns.clone(),
+            short_picks: o.short_picks.clone(),
             timeline: o.timeline.clone(),
         }
     }

@@ -98,6 +98,11 @@ async fn the_warehouse_cuts_what_it_cannot_ship(h: &Harness, wh: &FakeWarehouse)
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(again.body["total"], first.body["total"], "cut once");
     assert_eq!(again.body["lines"], first.body["lines"]);
+    assert_eq!(
+        again.body["short_picks"],
+        json!([{"lines": [{"sku": "LAMP", "quantity": 1}], "reason": "damaged",
+                "at": first.body["short_picks"][0]["at"], "amount": 4850, "key": "short-lamp-1"}])
+    );
     // The key with another report: refused, nothing cut.
     let other = json!({"lines": [{"sku": "LAMP", "quantity": 1}], "reason": "lost"});
     let refused = h
