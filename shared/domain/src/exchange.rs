@@ -222,6 +222,9 @@ pub fn give_back_credit(
         event.payload.return_id = Some(return_id.clone());
         events.push(event);
     }
+    if !booked.is_empty() {
+        replacement.note("credit_returned", at);
+    }
     (booked, events)
 }
 
@@ -245,6 +248,7 @@ pub fn take_back_credit(
         at,
     };
     *given = 0;
+    original.note("credit_returned", at);
     Some(entry)
 }
 
@@ -349,6 +353,11 @@ mod tests {
             (1900, "exchange-RMA-1-back")
         );
         assert_eq!(original.ledger.net_paid(), original.total);
+        assert_eq!(original.timeline.last().unwrap().event, "credit_returned");
+        assert_eq!(
+            replacement.timeline.last().unwrap().event,
+            "credit_returned"
+        );
         assert!(take_back_credit(&mut original, "RMA-1", Timestamp::UNIX_EPOCH).is_none());
         assert!(take_back_credit(&mut original, "RMA-9", Timestamp::UNIX_EPOCH).is_none());
         // An ordinary order has no credit to give back.

@@ -280,6 +280,14 @@ async fn exchanges_settle_the_difference(h: &Harness) {
         "the original owes the whole credit of 19.00 back: {o}"
     );
     assert_eq!(o["amount_credited"], 1900);
+    let said = |o: &Value| {
+        o["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "credit_returned")
+    };
+    assert!(said(&o) && said(&cancelled.body), "both timelines say so");
     assert_eq!(h.sku("COAT").await["reserved"], 0, "released");
     let report = h.admin.get("/v1/reports/daily").await.unwrap().body;
     assert_eq!(
