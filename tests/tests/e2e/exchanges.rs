@@ -309,6 +309,24 @@ async fn exchanges_settle_the_difference_embedded() {
     let wh = FakeWarehouse::start(0).await;
     let h = Harness::with_warehouse(&wh).await;
     exchanges_settle_the_difference(&h).await;
+    // The cancelled replacement's email says the return's credit comes back.
+    let started = std::time::Instant::now();
+    let told = loop {
+        let told = h
+            .outbox_files("cancellation-")
+            .iter()
+            .filter_map(|m| {
+                let parsed = mail_parser::MessageParser::default().parse(m.as_bytes())?;
+                Some(parsed.body_text(0)?.to_string())
+            })
+            .filter(|text| text.contains("Die Gutschrift aus Ihrer Rücksendung"))
+            .count();
+        if told > 0 || started.elapsed() > std::time::Duration::from_secs(10) {
+            break told;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(told, 1, "one cancellation email of the replacement says so");
 }
 
 #[tokio::test]

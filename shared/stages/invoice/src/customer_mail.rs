@@ -310,6 +310,8 @@ pub fn notice_email(
         short,
         overpaid => (overpaid > 0).then(|| money(overpaid)),
         cancelled => order.status == oms_domain::order::OrderStatus::Cancelled,
+        // A cancelled replacement gave its exchange credit back to this order.
+        exchange_for => order.exchange_for.as_ref().map(|o| o.as_str()),
         refunded => payload.amount.map(money),
         prepayment_days => config.collection.prepayment_days,
     };
@@ -395,6 +397,38 @@ mod tests {
     }
 
     use crate::test_support::config;
+
+    #[test]
+    fn a_cancelled_replacement_says_the_return_credit_is_refunded() {
+        let mut order = oms_domain::order::fixtures::sample_order();
+        order.status = oms_domain::order::OrderStatus::Cancelled;
+        let plain =
+            notice_email(&order, Notice::Cancellation, &Payload::default(), &config()).unwrap();
+        order.exchange_for = Some(OrderId::from("ord_original"));
+        for (locale, says) in [
+            (
+                Locale::De,
+                "Die Gutschrift aus Ihrer Rücksendung zur Bestellung ord_original",
+            ),
+            (
+                Locale::En,
+                "The credit for your return of order ord_original",
+            ),
+        ] {
+            order.locale = locale;
+            let email =
+                notice_email(&order, Notice::Cancellation, &Payload::default(), &config()).unwrap();
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&email.mime)
+                .unwrap();
+            assert!(parsed.body_text(0).unwrap().contains(says), "{locale:?}");
+            assert!(parsed.body_html(0).unwrap().contains(says), "{locale:?}");
+        }
+        let plain = mail_parser::MessageParser::default()
+            .parse(&plain.mime)
+            .unwrap();
+        assert!(!plain.body_text(0).unwrap().contains("ord_original"));
+    }
 
     #[test]
     fn every_notice_renders_in_both_languages_as_text_and_escaped_html() {
