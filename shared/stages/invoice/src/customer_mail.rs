@@ -310,8 +310,12 @@ pub fn notice_email(
         short,
         overpaid => (overpaid > 0).then(|| money(overpaid)),
         cancelled => order.status == oms_domain::order::OrderStatus::Cancelled,
-        // A cancelled replacement gave its exchange credit back to this order.
-        exchange_for => order.exchange_for.as_ref().map(|o| o.as_str()),
+        // A cancelled replacement gave its exchange credit back to the original.
+        exchange_for => order
+            .exchange_for
+            .as_ref()
+            .filter(|_| order.timeline.iter().any(|e| e.event == "credit_returned"))
+            .map(|o| o.as_str()),
         refunded => payload.amount.map(money),
         prepayment_days => config.collection.prepayment_days,
     };
@@ -405,6 +409,7 @@ mod tests {
         let plain =
             notice_email(&order, Notice::Cancellation, &Payload::default(), &config()).unwrap();
         order.exchange_for = Some(OrderId::from("ord_original"));
+        order.note("credit_returned", Timestamp::UNIX_EPOCH);
         for (locale, says) in [
             (
                 Locale::De,
