@@ -406,9 +406,11 @@ mod tests {
     fn a_cancelled_replacement_says_the_return_credit_is_refunded() {
         let mut order = oms_domain::order::fixtures::sample_order();
         order.status = oms_domain::order::OrderStatus::Cancelled;
+        // A replacement whose credit was not given back (none was applied)
+        // says nothing of it.
+        order.exchange_for = Some(OrderId::from("ord_original"));
         let plain =
             notice_email(&order, Notice::Cancellation, &Payload::default(), &config()).unwrap();
-        order.exchange_for = Some(OrderId::from("ord_original"));
         order.note("credit_returned", Timestamp::UNIX_EPOCH);
         for (locale, says) in [
             (
