@@ -49,6 +49,21 @@ impl Harness {
         Harness::aws_with(Duration::from_millis(20), hand_to(warehouse)).await
     }
 
+    /// [`Harness::aws_with_warehouse`] with the production retry policy (16
+    /// deliveries, backoff up to minutes) instead of the tests' 4 quick
+    /// ones: for load tests, during which the emulators stall now and then
+    /// for longer than four quick attempts last.
+    pub async fn aws_with_warehouse_under_load(
+        warehouse: &FakeWarehouse,
+    ) -> (Harness, aws::AwsTestEnv) {
+        let hand = hand_to(warehouse);
+        Harness::aws_with(Duration::from_millis(20), move |s| {
+            hand(s);
+            s.queue.max_attempts = 16;
+        })
+        .await
+    }
+
     /// The pipeline on the AWS backend (DynamoDB Local, SQS and SES on
     /// moto), with fresh resources, the simulated warehouse shipping after
     /// `ship_delay`, and invoice mail sent from a sender SES knows.

@@ -219,6 +219,6 @@ async fn generated_orders_in_random_parcels_invoice_exactly_embedded() {
 #[tokio::test]
 async fn generated_orders_in_random_parcels_invoice_exactly_on_aws() {
     let wh = FakeWarehouse::start(0).await;
-    let (h, _env) = Harness::aws_with_warehouse(&wh).await;
+    let (h, _env) = Harness::aws_with_warehouse_under_load(&wh).await;
     generated_orders_invoice_exactly(&h, &wh, 1_000).await;
 }

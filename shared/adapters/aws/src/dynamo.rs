@@ -43,6 +43,25 @@ use crate::{build_err, sdk_err, service_err, Sdk};
 
 /// How long an outbox-only item lives (its events were relayed long before).
 const OUTBOX_ITEM_TTL: i64 = 86_400;
+/// Sends of one transaction that concurrent ones cancel before the commit
+/// gives up (transiently), and the first pause between them (doubling).
+const TRANSACTION_ATTEMPTS: u32 = 6;
+const TRANSACTION_RETRY_PAUSE: Duration = Duration::from_millis(15);
+
+/// Why a transaction did not happen.
+enum Transact {
+    /// Cancelled because others were writing the same items: send it again.
+    Busy(String),
+    /// Refused by a condition, or failed otherwise.
+    Refused(CommitError),
+}
+
+/// `pause` less up to a half, at random, so that writers that collided do
+/// not collide again.
+fn jittered(pause: Duration) -> Duration {
+    let nanos = Timestamp::now().subsec_nanosecond().unsigned_abs() as u64;
+    pause - pause.mul_f64((nanos % 500) as f64 / 1000.0)
+}
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -444,6 +463,38 @@ impl DynamoStore {
             .into_iter()
             .map(|o| o.into_transact(&self.table))
             .collect::<Result<Vec<_>, _>>()?;
+        // Another transaction on one of our items at the same moment
+        // (TransactionConflict) is a race, not a failure: the same write is
+        // sent again after a short pause, with its conditions checked anew.
+        // Failing the message instead would spend one of its deliveries on
+        // every busy moment of a hot item (an order shipping parcel after
+        // parcel while the first is invoiced).
+        let mut pause = TRANSACTION_RETRY_PAUSE;
+        for attempt in 1.. {
+            match self.transact(items.clone(), &roles).await {
+                Err(Transact::Busy(reason)) if attempt < TRANSACTION_ATTEMPTS => {
+                    tracing::debug!(%reason, attempt, "transaction cancelled by a concurrent one; sending it again");
+                    tokio::time::sleep(jittered(pause)).await;
+                    pause *= 2;
+                }
+                Err(Transact::Busy(reason)) => {
+                    return Err(
+                        StoreError::unavailable(format!("transaction cancelled: {reason}")).into(),
+                    )
+                }
+                Err(Transact::Refused(e)) => return Err(e),
+                Ok(()) => return Ok(()),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// Sends one transaction.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        roles: &[Role],
+    ) -> Result<(), Transact> {
         // The token makes an SDK retry of a transaction that did succeed
         // answer "succeeded" instead of failing its own conditions.
         let token = ulid::Ulid::new().to_string();
@@ -468,26 +519,31 @@ impl DynamoStore {
                     _ => Vec::new(),
                 };
                 let mut failed = Vec::new();
-                for (reason, role) in reasons.into_iter().zip(roles) {
+                let mut busy = None;
+                for (reason, role) in reasons.into_iter().zip(roles.iter().cloned()) {
                     match reason.code.as_deref() {
                         Some("ConditionalCheckFailed") => failed.push((role, reason.item)),
                         Some("None") | None => {}
                         // TransactionConflict, throttling: someone else was writing.
                         Some(code) => {
-                            return Err(StoreError::unavailable(format!(
-                                "transaction cancelled: {code} {}",
+                            busy.get_or_insert(format!(
+                                "{code} {}",
                                 reason.message.unwrap_or_default()
-                            ))
-                            .into())
+                            ));
                         }
                     }
                 }
-                if failed.is_empty() {
-                    return Err(StoreError::unavailable("transaction cancelled").into());
+                // A condition that failed decides: the caller reads again.
+                if !failed.is_empty() {
+                    return Err(Transact::Refused(conflict(failed).into()));
                 }
-                Err(conflict(failed).into())
+                Err(Transact::Busy(
+                    busy.unwrap_or_else(|| "no reason given".into()),
+                ))
             }
-            Err(e) => Err(sdk_err("writing a transaction", e).into()),
+            Err(e) => Err(Transact::Refused(
+                sdk_err("writing a transaction", e).into(),
+            )),
         }
     }
 
